@@ -1,0 +1,39 @@
+// The SSH connection every remote resource of a node uses.
+import * as fs from "node:fs";
+import * as path from "node:path";
+import * as pulumi from "@pulumi/pulumi";
+import type * as command from "@pulumi/command";
+import type { HostConfig } from "./config";
+
+export type Connection = command.types.input.remote.ConnectionArgs;
+
+/**
+ * Builds connection args from validated host config. A key path is resolved
+ * against the project directory and read now, so a missing key fails before
+ * any remote command runs.
+ */
+export function connectionFor(host: HostConfig, projectDir = process.cwd()): pulumi.Output<Connection> {
+  let key: pulumi.Input<string>;
+  if (host.privateKeyPath !== undefined) {
+    const file = path.resolve(projectDir, host.privateKeyPath);
+    if (!fs.existsSync(file)) {
+      throw new Error(`host.privateKeyPath: no such file: ${file}`);
+    }
+    key = fs.readFileSync(file, "utf8");
+  } else {
+    key = host.privateKey ?? "";
+  }
+  return pulumi.secret({
+    host: host.address,
+    port: host.port,
+    user: host.user,
+    privateKey: key,
+    dialErrorLimit: 20,
+    perDialTimeout: 20,
+  });
+}
+
+/** Where the kit stages files and keeps its own records on a host. */
+export const KIT_STATE_DIR = "/var/lib/mirrorkit";
+export const KIT_INCOMING_DIR = `${KIT_STATE_DIR}/incoming`;
+export const KIT_CONFIG_DIR = "/etc/mirrorkit";

@@ -1,0 +1,79 @@
+// One rendered file delivered to a host: copied to a staging path, validated
+// there by its own tool, then moved into place. A file that fails validation
+// never replaces the working one. A change of content re-runs the install
+// (an update, not a replace, so the file is never deleted in between);
+// destroy removes the file.
+import * as pulumi from "@pulumi/pulumi";
+import * as command from "@pulumi/command";
+import { KIT_INCOMING_DIR } from "./connection";
+import type { Connection } from "./connection";
+import { digest, script, sq } from "./shell";
+
+export interface RemoteFileArgs {
+  connection: pulumi.Input<Connection>;
+  /** Absolute destination path on the host. */
+  path: string;
+  /** The rendered file text. */
+  content: string;
+  /** Octal mode, e.g. "0644". */
+  mode: string;
+  owner: string;
+  group: string;
+  /**
+   * A shell command that checks the staged file; `$STAGED` names it.
+   * For example `nginx -t -q -c "$STAGED"`.
+   */
+  validate?: string;
+}
+
+export class RemoteFile extends pulumi.ComponentResource {
+  /** The destination path. */
+  readonly path: string;
+  /** Content hash; dependants put it in their scripts so they re-run on change. */
+  readonly contentHash: string;
+  /** The command that installs the file; depend on it to order after the file. */
+  readonly installed: command.remote.Command;
+
+  constructor(name: string, args: RemoteFileArgs, opts?: pulumi.ComponentResourceOptions) {
+    super("mirrorkit:host:RemoteFile", name, args, opts);
+    this.path = args.path;
+    this.contentHash = digest(args.path, args.content, args.mode, args.owner, args.group);
+
+    // Staged under a name unique to this destination, kept after install so
+    // a re-run with no change has nothing to copy.
+    const staged = `${KIT_INCOMING_DIR}/${digest(args.path)}-${args.path.split("/").pop()}`;
+    const copy = new command.remote.CopyToRemote(
+      `${name}-copy`,
+      {
+        connection: args.connection,
+        source: new pulumi.asset.StringAsset(args.content),
+        remotePath: staged,
+      },
+      // Children wait for what the component waits for (the staging dir).
+      { parent: this, dependsOn: opts?.dependsOn },
+    );
+
+    const dir = args.path.replace(/\/[^/]+$/, "") || "/";
+    this.installed = new command.remote.Command(
+      `${name}-install`,
+      {
+        connection: args.connection,
+        create: script(
+          `# mirrorkit file ${args.path} content ${this.contentHash}`,
+          `STAGED=${sq(staged)}`,
+          `chmod ${args.mode} "$STAGED"`,
+          `chown ${sq(`${args.owner}:${args.group}`)} "$STAGED"`,
+          ...(args.validate ? [`( ${args.validate} ) || { echo "validation failed for ${args.path}" >&2; exit 1; }`] : []),
+          `install -d -m 0755 ${sq(dir)}`,
+          // Copy then rename: the destination is replaced atomically.
+          `cp -p "$STAGED" ${sq(`${args.path}.mirrorkit-new`)}`,
+          `mv -f ${sq(`${args.path}.mirrorkit-new`)} ${sq(args.path)}`,
+        ),
+        delete: script(`rm -f ${sq(args.path)} ${sq(staged)}`),
+      },
+      { parent: this, dependsOn: [copy] },
+    );
+
+    this.registerOutputs({ path: this.path, contentHash: this.contentHash });
+  }
+}

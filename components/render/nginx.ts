@@ -1,0 +1,66 @@
+// nginx configuration of a mirror node.
+import type { WebConfig } from "../config";
+import { HEADER, renderServiceUnit } from "./systemd";
+import { renderTemplate } from "./templates";
+
+/** Served as application/octet-stream: packages and images (Fedora guide). */
+export const BINARY_EXTENSIONS = [
+  "rpm", "drpm", "deb", "udeb", "img", "qcow2", "raw", "vmdk", "vhd", "vhdx",
+  "squashfs", "xz", "zst", "gz", "bz2", "tar", "apk",
+] as const;
+
+export interface WebModel {
+  web: WebConfig;
+  mirrorRoot: string;
+  user: string;
+  group: string;
+  unitName: string;
+  configPath: string;
+}
+
+export function runtimeDirName(unitName: string): string {
+  return unitName.replace(/\.service$/, "");
+}
+
+export function renderNginxConf(m: WebModel): string {
+  const dir = runtimeDirName(m.unitName);
+  return renderTemplate("nginx/nginx.conf.hbs", {
+    header: HEADER,
+    mirrorRoot: m.mirrorRoot,
+    unitName: m.unitName,
+    user: m.user,
+    runtimeDir: `/run/${dir}`,
+    logDir: `/var/log/${dir}`,
+    httpPort: m.web.httpPort,
+    keepaliveTimeoutSeconds: m.web.keepaliveTimeoutSeconds,
+    keepaliveRequests: m.web.keepaliveRequests,
+    isoConnectionsPerIp: m.web.isoConnectionsPerIp,
+    binaryExtensions: BINARY_EXTENSIONS.join("|"),
+  });
+}
+
+export function renderNginxUnit(m: WebModel): string {
+  const dir = runtimeDirName(m.unitName);
+  const nginx = `/usr/sbin/nginx -c ${m.configPath} -e stderr`;
+  return renderServiceUnit({
+    description: `mirrorkit web server (nginx) for ${m.mirrorRoot}`,
+    unit: ["After=network-online.target", "Wants=network-online.target", `RequiresMountsFor=${m.mirrorRoot}`],
+    service: [
+      "Type=exec",
+      `User=${m.user}`,
+      `Group=${m.group}`,
+      `ExecStartPre=${nginx} -t -q`,
+      `ExecStart=${nginx} -g 'daemon off;'`,
+      "ExecReload=/bin/kill -HUP $MAINPID",
+      "KillMode=mixed",
+      "Restart=on-failure",
+      `RuntimeDirectory=${dir}`,
+      `LogsDirectory=${dir}`,
+      // Binding port 80 as a non-root user is the one privilege it keeps.
+      "AmbientCapabilities=CAP_NET_BIND_SERVICE",
+      "CapabilityBoundingSet=CAP_NET_BIND_SERVICE",
+      "RestrictAddressFamilies=AF_INET AF_INET6 AF_UNIX",
+      "LimitNOFILE=65536",
+    ],
+  });
+}
