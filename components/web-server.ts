@@ -7,7 +7,7 @@ import type { AccountsConfig, WebConfig } from "./config";
 import { KIT_CONFIG_DIR, KIT_STATE_DIR } from "./connection";
 import type { Connection } from "./connection";
 import { RemoteFile } from "./remote-file";
-import { renderNginxConf, renderNginxUnit, type WebModel } from "./render/nginx";
+import { renderNginxConf, renderNginxUnit, runtimeDirName, type WebModel } from "./render/nginx";
 import { script, sq } from "./shell";
 
 export interface WebServerArgs {
@@ -48,7 +48,7 @@ export class WebServer extends pulumi.ComponentResource {
         owner: "root",
         group: "root",
         // Checked with the real binary before it replaces the working file.
-        validate: `nginx -t -q -e stderr -c "$STAGED" -g 'pid /tmp/mirrorkit-nginx-test.pid;'`,
+        validate: `install -d -m 0755 /run/${runtimeDirName(WEB_UNIT)} /var/log/${runtimeDirName(WEB_UNIT)} && nginx -t -q -e stderr -c "$STAGED"`,
       },
       childOpts,
     );

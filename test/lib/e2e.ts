@@ -1,0 +1,66 @@
+// End-to-end harness: a VM, a throwaway stack pointing at it, the real CLI.
+import * as fs from "node:fs";
+import * as path from "node:path";
+import { bootVm, type Vm, type VmOptions } from "../../vm/vm";
+import { PROJECT_DIR, pulumi, stackNames, type PulumiResult } from "../../scripts/lib/pulumi";
+
+export interface E2eNode {
+  vm: Vm;
+  stack: string;
+  up(extra?: string[]): Promise<PulumiResult>;
+  preview(extra?: string[]): Promise<PulumiResult>;
+  destroy(): Promise<PulumiResult>;
+  /** Removes the stack and its config file, stops the VM. */
+  cleanup(): Promise<void>;
+  /** The VM port the guest's `port` is forwarded to on vm.address. */
+  url(guestPort: number, urlPath?: string): string;
+}
+
+/** Writes stacks/Pulumi.<stack>.yaml with `node` as the mirrorkit:node config. */
+export function writeStackFile(stack: string, node: Record<string, unknown>): string {
+  const file = path.join(PROJECT_DIR, "stacks", `Pulumi.${stack}.yaml`);
+  // JSON is YAML: no YAML library needed to write a config file.
+  fs.writeFileSync(file, `config:\n  mirrorkit:node: ${JSON.stringify(node)}\n`);
+  return file;
+}
+
+export async function bootNode(
+  name: string,
+  node: (vm: Vm) => Record<string, unknown>,
+  vmOptions: Partial<VmOptions> = {},
+): Promise<E2eNode> {
+  const vm = await bootVm({ name, forwards: { 80: 0, 873: 0, 874: 0 }, ...vmOptions });
+  const stack = `e2e-${name}`;
+  const stackFile = writeStackFile(stack, node(vm));
+  if ((await stackNames()).includes(stack)) {
+    await pulumi(["stack", "rm", stack, "--yes", "--force", "--preserve-config"]);
+  }
+  await pulumi(["stack", "init", stack]);
+  return {
+    vm,
+    stack,
+    up: (extra = []) => pulumi(["up", "--stack", stack, "--yes", "--skip-preview", ...extra], { check: false }),
+    preview: (extra = []) => pulumi(["preview", "--stack", stack, ...extra], { check: false }),
+    destroy: () => pulumi(["destroy", "--stack", stack, "--yes", "--skip-preview"], { check: false }),
+    async cleanup() {
+      await pulumi(["stack", "rm", stack, "--yes", "--force"], { check: false });
+      fs.rmSync(stackFile, { force: true });
+      await vm.stop();
+    },
+    url: (guestPort, urlPath = "/") => `http://${vm.address}:${vm.ports[guestPort]}${urlPath}`,
+  };
+}
+
+/** The node config of a VM-backed test node (its ssh forward and key). */
+export function vmHost(vm: Vm): Record<string, unknown> {
+  return { address: vm.address, port: vm.ports[22], user: "root", privateKeyPath: vm.privateKeyPath };
+}
+
+/** Resource counts from the CLI's summary ("+ 3 created", "~ 1 updated", ...). */
+export function changeSummary(output: string): Record<string, number> {
+  const counts: Record<string, number> = {};
+  for (const m of output.matchAll(/^\s*[+~\-±+]+\s*(\d+)\s+(created|updated|deleted|replaced|to create|to update|to delete|to replace)/gm)) {
+    counts[m[2]] = Number(m[1]);
+  }
+  return counts;
+}
