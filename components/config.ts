@@ -38,6 +38,36 @@ export const AccountsSchema = z
     http: AccountSchema.default({ user: "mirror-http", group: "mirror-http" }),
     /** The public rsync daemon's identity (the guides' uid = nobody, gid = nogroup). */
     rsync: AccountSchema.default({ user: "nobody", group: "nogroup" }),
+    /** The private tier daemon's identity: a member of the mirror group, owning nothing. */
+    tier: z.object({ user: name }).strict().default({ user: "mirror-tier" }),
+  })
+  .strict();
+
+const relativePath = z
+  .string()
+  .regex(/^[^/\0][^\0]*$/, "a path relative to mirrorRoot")
+  .refine((p) => !p.split("/").includes(".."), "a path without '..'");
+const moduleName = z.string().regex(/^[A-Za-z0-9][A-Za-z0-9._-]{0,63}$/, "letters, digits, '.', '_' or '-'");
+/** systemd OnCalendar= expression; checked on the host with systemd-analyze calendar. */
+const calendar = z.string().min(1).regex(/^[^\n;]+$/, "one systemd calendar expression");
+
+export const VolumeSchema = z
+  .object({
+    /** Key naming the volume's resources. */
+    name: moduleName,
+    /** Block device, ideally a stable path (/dev/disk/by-id/...). */
+    device: absolutePath,
+    fsType: z.enum(["ext4", "xfs"]).default("ext4"),
+    /** Where it is mounted: mirrorRoot itself or a directory below it. */
+    mountPoint: absolutePath,
+  })
+  .strict();
+
+export const TlsSchema = z
+  .object({
+    certificatePath: absolutePath,
+    keyPath: absolutePath,
+    httpsPort: port.default(443),
   })
   .strict();
 
@@ -50,6 +80,85 @@ export const WebSchema = z
     keepaliveRequests: z.number().int().min(1).max(100000).default(100),
     /** Concurrent connections one client address may hold on ISO images (Fedora uses 6). */
     isoConnectionsPerIp: z.number().int().min(1).max(1000).default(6),
+    tls: TlsSchema.optional(),
+  })
+  .strict();
+
+const PublicModuleSchema = z
+  .object({
+    name: moduleName,
+    /** Directory served, relative to mirrorRoot. */
+    path: relativePath,
+    comment: z.string().regex(/^[^\n]*$/, "one line").default(""),
+  })
+  .strict();
+
+const TierUserSchema = z
+  .object({
+    name: z.string().regex(/^[a-z0-9][a-z0-9._-]{0,31}$/, "lower-case letters, digits, '.', '_' or '-'"),
+    /** The secret; set it with `pulumi config set --secret`. */
+    password: z.string().min(8, "at least 8 characters"),
+  })
+  .strict();
+
+const hostPattern = z
+  .string()
+  .regex(/^[0-9A-Za-z.:/*_-]+$/, "an address, CIDR range or host name pattern");
+
+export const PrivateRsyncSchema = z
+  .object({
+    /** Fedora's example port; also rsync-over-TLS's default, hence configurable. */
+    port: port.default(874),
+    modules: z.array(PublicModuleSchema).min(1, "at least one private module"),
+    /** Downstream mirrors allowed to connect. Required: the module is never open to all. */
+    hostsAllow: z.array(hostPattern).min(1, "at least one downstream address"),
+    users: z.array(TierUserSchema).min(1, "at least one authenticated user"),
+    maxConnections: z.number().int().min(1).max(10000).default(10),
+  })
+  .strict();
+
+export const RsyncSchema = z
+  .object({
+    port: port.default(873),
+    maxConnections: z.number().int().min(1).max(10000).default(50),
+    modules: z.array(PublicModuleSchema).default([]),
+    private: PrivateRsyncSchema.optional(),
+  })
+  .strict();
+
+export const SyncModuleSchema = z
+  .object({
+    /** Key naming the job's unit, script and resources. */
+    name: moduleName,
+    /** rsync URL of the upstream module, e.g. rsync://tier1.example.org/fedora/. */
+    upstream: z.string().regex(/^rsync:\/\/[^\s/]+(:\d+)?\/[^\s]*$/, "an rsync:// URL"),
+    /** Destination directory, relative to mirrorRoot. */
+    path: relativePath,
+    /** OnCalendar= schedule; default by tier (1: every 15 min, 2: hourly). */
+    schedule: calendar.optional(),
+    excludes: z.array(z.string().regex(/^[^\n]+$/, "one pattern")).default([]),
+    /** Upstream file whose change means new content (e.g. "lastupdate"); rsync runs only then. */
+    checkFile: relativePath.optional(),
+    /** Credentials for a private upstream module. */
+    user: z.string().min(1).optional(),
+    password: z.string().min(1).optional(),
+    /** A command run as the mirror account after a successful sync (e.g. report_mirror). */
+    postHook: z.string().regex(/^[^\n]+$/, "one command line").optional(),
+    timeoutSeconds: z.number().int().min(60).max(7 * 86400).default(6 * 3600),
+  })
+  .strict()
+  .refine((m) => (m.user === undefined) === (m.password === undefined), {
+    message: "set both user and password, or neither",
+    path: ["password"],
+  });
+
+export const BitflipSchema = z
+  .object({
+    name: moduleName,
+    /** Staged directories to open to the public, relative to mirrorRoot. */
+    paths: z.array(relativePath).min(1),
+    /** When, as an OnCalendar= expression (an announced release time). */
+    at: calendar,
   })
   .strict();
 
@@ -60,10 +169,14 @@ export const NodeConfigSchema = z
     region: z.string().min(1).default("local"),
     host: HostSchema,
     mirrorRoot: absolutePath.default("/srv/mirror"),
+    /** Free space the distro needs, for the size warning (GiB). */
+    diskNeedGiB: z.number().int().min(1).default(100),
+    volumes: z.array(VolumeSchema).default([]),
     accounts: AccountsSchema.default({
       mirror: { user: "mirror", group: "mirror" },
       http: { user: "mirror-http", group: "mirror-http" },
       rsync: { user: "nobody", group: "nogroup" },
+      tier: { user: "mirror-tier" },
     }),
     web: WebSchema.default({
       server: "nginx",
@@ -72,14 +185,18 @@ export const NodeConfigSchema = z
       keepaliveRequests: 100,
       isoConnectionsPerIp: 6,
     }),
+    rsync: RsyncSchema.default({ port: 873, maxConnections: 50, modules: [] }),
+    sync: z.array(SyncModuleSchema).default([]),
+    bitflips: z.array(BitflipSchema).default([]),
   })
   .strict()
   .superRefine((node, ctx) => {
-    const { mirror, http, rsync } = node.accounts;
+    const { mirror, http, rsync, tier } = node.accounts;
     const users: [string, string][] = [
       ["mirror", mirror.user],
       ["http", http.user],
       ["rsync", rsync.user],
+      ["tier", tier.user],
     ];
     for (let i = 0; i < users.length; i++) {
       for (let j = i + 1; j < users.length; j++) {
@@ -100,15 +217,100 @@ export const NodeConfigSchema = z
           message: `must not be the mirror group "${mirror.group}": that would expose staged 0750 content`,
         });
       }
-      if (node.accounts[role].user === "root") {
+    }
+    for (const [role, user] of users) {
+      if (user === "root") {
         ctx.addIssue({ code: "custom", path: ["accounts", role, "user"], message: "must not be root" });
       }
     }
+
+    // Every listening port is distinct.
+    const ports: [string[], number][] = [
+      [["web", "httpPort"], node.web.httpPort],
+      [["rsync", "port"], node.rsync.port],
+    ];
+    if (node.web.tls) ports.push([["web", "tls", "httpsPort"], node.web.tls.httpsPort]);
+    if (node.rsync.private) ports.push([["rsync", "private", "port"], node.rsync.private.port]);
+    for (let i = 0; i < ports.length; i++) {
+      for (let j = 0; j < i; j++) {
+        if (ports[i][1] === ports[j][1]) {
+          ctx.addIssue({
+            code: "custom",
+            path: ports[i][0],
+            message: `port ${ports[i][1]} is already used by ${ports[j][0].join(".")}`,
+          });
+        }
+      }
+    }
+
+    const unique = (items: { name: string }[], path: string[], what: string) => {
+      const seen = new Set<string>();
+      items.forEach((item, index) => {
+        if (seen.has(item.name)) {
+          ctx.addIssue({ code: "custom", path: [...path, index, "name"], message: `duplicate ${what} name "${item.name}"` });
+        }
+        seen.add(item.name);
+      });
+    };
+    unique(node.rsync.modules, ["rsync", "modules"], "module");
+    if (node.rsync.private) {
+      unique(node.rsync.private.modules, ["rsync", "private", "modules"], "module");
+      node.rsync.private.hostsAllow.forEach((h, index) => {
+        if (h === "*" || h === "0.0.0.0/0" || h === "::/0" || h === "ALL") {
+          ctx.addIssue({
+            code: "custom",
+            path: ["rsync", "private", "hostsAllow", index],
+            message: `"${h}" opens the private module to everyone; list the downstream mirrors`,
+          });
+        }
+      });
+      const publicNames = new Set(node.rsync.modules.map((m) => m.name));
+      node.rsync.private.modules.forEach((m, index) => {
+        if (publicNames.has(m.name)) {
+          ctx.addIssue({
+            code: "custom",
+            path: ["rsync", "private", "modules", index, "name"],
+            message: `"${m.name}" is also a public module name`,
+          });
+        }
+      });
+    }
+    unique(node.sync, ["sync"], "sync module");
+    unique(node.bitflips, ["bitflips"], "bitflip");
+    unique(node.volumes, ["volumes"], "volume");
+    const devices = new Set<string>();
+    node.volumes.forEach((v, index) => {
+      if (devices.has(v.device)) {
+        ctx.addIssue({ code: "custom", path: ["volumes", index, "device"], message: `device ${v.device} is used by another volume` });
+      }
+      devices.add(v.device);
+      if (v.mountPoint !== node.mirrorRoot && !v.mountPoint.startsWith(`${node.mirrorRoot}/`)) {
+        ctx.addIssue({
+          code: "custom",
+          path: ["volumes", index, "mountPoint"],
+          message: `must be mirrorRoot (${node.mirrorRoot}) or below it`,
+        });
+      }
+    });
+    if (node.volumes.length > 0 && !node.volumes.some((v) => v.mountPoint === node.mirrorRoot)) {
+      ctx.addIssue({ code: "custom", path: ["volumes"], message: `one volume must be mounted at mirrorRoot (${node.mirrorRoot})` });
+    }
+    node.sync.forEach((job, index) => {
+      const other = node.sync.findIndex((o, j) => j !== index && o.path === job.path);
+      if (other >= 0 && other < index) {
+        ctx.addIssue({ code: "custom", path: ["sync", index, "path"], message: `sync[${other}] already writes to "${job.path}"` });
+      }
+    });
   });
 
 export type HostConfig = z.output<typeof HostSchema>;
 export type AccountsConfig = z.output<typeof AccountsSchema>;
 export type WebConfig = z.output<typeof WebSchema>;
+export type RsyncConfig = z.output<typeof RsyncSchema>;
+export type PrivateRsyncConfig = z.output<typeof PrivateRsyncSchema>;
+export type SyncModuleConfig = z.output<typeof SyncModuleSchema>;
+export type BitflipConfig = z.output<typeof BitflipSchema>;
+export type VolumeConfig = z.output<typeof VolumeSchema>;
 export type NodeConfig = z.output<typeof NodeConfigSchema>;
 
 /** A stack config that failed validation; the message names every bad field. */
@@ -138,4 +340,25 @@ export function parseNodeConfig(raw: unknown, key = "mirrorkit:node"): NodeConfi
     key,
     result.error.issues.map((issue) => ({ path: describePath(key, issue.path), message: issue.message })),
   );
+}
+
+const REDACTED = "[secret]";
+
+/**
+ * The config with every secret value replaced, for component args (which
+ * reach the state and policies in plain text).
+ */
+export function redactSecrets(node: NodeConfig): NodeConfig {
+  return {
+    ...node,
+    host: { ...node.host, privateKey: node.host.privateKey === undefined ? undefined : REDACTED },
+    rsync: {
+      ...node.rsync,
+      private: node.rsync.private && {
+        ...node.rsync.private,
+        users: node.rsync.private.users.map((u) => ({ ...u, password: REDACTED })),
+      },
+    },
+    sync: node.sync.map((s) => ({ ...s, password: s.password === undefined ? undefined : REDACTED })),
+  };
 }

@@ -1,14 +1,28 @@
-// A whole mirror node on one Linux host, composed from the kit's components.
+// A whole mirror node on one Linux host, composed from the kit's components:
+// data volumes, service accounts, the tree, the web server, the rsync
+// daemons, one sync job per upstream module and the scheduled bitflips.
 import * as pulumi from "@pulumi/pulumi";
-import type { NodeConfig } from "./config";
-import { connectionFor } from "./connection";
+import { Bitflip } from "./bitflip";
+import { redactSecrets, type NodeConfig } from "./config";
+import { connectionFor, KIT_CONFIG_DIR } from "./connection";
+import { DataVolume } from "./data-volume";
 import { HostBase } from "./host-base";
 import { MirrorTree } from "./mirror-tree";
+import { bitflipModel } from "./render/bitflip";
+import { rsyncdModels } from "./render/rsync";
+import { syncModel } from "./render/sync";
+import { RsyncDaemon } from "./rsync-daemon";
 import { ServiceAccounts } from "./service-accounts";
+import { SyncJob } from "./sync-job";
 import { WebServer } from "./web-server";
 
 export interface MirrorNodeEndpoints {
   http: string;
+  https?: string;
+  rsync?: string;
+  /** rsync URL of the private tier module(s), for downstream stacks. */
+  privateRsync?: string;
+  privateModules?: string[];
 }
 
 /** Debian packages each web server choice needs. */
@@ -17,29 +31,83 @@ export const WEB_PACKAGES: Record<NodeConfig["web"]["server"], string[]> = {
   apache: ["apache2", "libapache2-mod-qos"],
 };
 
+export function nodePackages(node: NodeConfig): string[] {
+  const packages = new Set([...WEB_PACKAGES[node.web.server], "rsync"]);
+  if (node.volumes.some((v) => v.fsType === "xfs")) packages.add("xfsprogs");
+  return [...packages];
+}
+
+export function nodeEndpoints(node: NodeConfig): MirrorNodeEndpoints {
+  const host = node.host.address;
+  const withPort = (scheme: string, port: number, standard: number) =>
+    `${scheme}://${host}${port === standard ? "" : `:${port}`}/`;
+  return {
+    http: withPort("http", node.web.httpPort, 80),
+    ...(node.web.tls ? { https: withPort("https", node.web.tls.httpsPort, 443) } : {}),
+    ...(node.rsync.modules.length > 0 ? { rsync: withPort("rsync", node.rsync.port, 873) } : {}),
+    ...(node.rsync.private
+      ? { privateRsync: `rsync://${host}:${node.rsync.private.port}/`, privateModules: node.rsync.private.modules.map((m) => m.name) }
+      : {}),
+  };
+}
+
 export class MirrorNode extends pulumi.ComponentResource {
   readonly endpoints: MirrorNodeEndpoints;
 
   constructor(name: string, args: NodeConfig, opts?: pulumi.ComponentResourceOptions) {
-    // Args reach policies through the engine; the key material does not.
-    super("mirrorkit:node:MirrorNode", name, { ...args, host: { ...args.host, privateKey: undefined } }, opts);
+    // Args reach the state and policies: secrets are redacted there.
+    super("mirrorkit:node:MirrorNode", name, redactSecrets(args), opts);
     const connection = connectionFor(args.host);
+    const mine = { parent: this };
 
-    const base = new HostBase(`${name}-base`, { connection, packages: [...WEB_PACKAGES[args.web.server], "rsync"] }, { parent: this });
-    const accounts = new ServiceAccounts(`${name}-accounts`, { connection, accounts: args.accounts }, { parent: this, dependsOn: [base.ready] });
+    const base = new HostBase(`${name}-base`, { connection, packages: nodePackages(args) }, mine);
+    const volumes = args.volumes.map(
+      (volume) =>
+        new DataVolume(`${name}-volume-${volume.name}`, { connection, volume, needGiB: args.diskNeedGiB }, {
+          ...mine,
+          dependsOn: [base.ready],
+        }),
+    );
+    const accounts = new ServiceAccounts(
+      `${name}-accounts`,
+      { connection, accounts: args.accounts, withTier: args.rsync.private !== undefined },
+      { ...mine, dependsOn: [base.ready] },
+    );
     const tree = new MirrorTree(
       `${name}-tree`,
       { connection, mirrorRoot: args.mirrorRoot, accounts: args.accounts },
-      { parent: this, dependsOn: accounts.ready },
+      { ...mine, dependsOn: [...accounts.ready, ...volumes.map((v) => v.mounted)] },
     );
+    const ready = [tree.ready, ...accounts.ready];
+
     new WebServer(
       `${name}-web`,
       { connection, web: args.web, accounts: args.accounts, mirrorRoot: args.mirrorRoot },
-      { parent: this, dependsOn: [tree.ready, ...accounts.ready] },
+      { ...mine, dependsOn: ready },
     );
+    for (const model of rsyncdModels(args, KIT_CONFIG_DIR)) {
+      new RsyncDaemon(
+        `${name}-rsyncd-${model.instance}`,
+        {
+          connection,
+          model,
+          users: model.instance === "private" ? pulumi.secret(args.rsync.private?.users ?? []) : undefined,
+        },
+        { ...mine, dependsOn: ready },
+      );
+    }
+    for (const job of args.sync) {
+      new SyncJob(
+        `${name}-sync-${job.name}`,
+        { connection, model: syncModel(args, job), password: job.password === undefined ? undefined : pulumi.secret(job.password) },
+        { ...mine, dependsOn: ready },
+      );
+    }
+    for (const flip of args.bitflips) {
+      new Bitflip(`${name}-bitflip-${flip.name}`, { connection, model: bitflipModel(args, flip) }, { ...mine, dependsOn: ready });
+    }
 
-    const port = args.web.httpPort === 80 ? "" : `:${args.web.httpPort}`;
-    this.endpoints = { http: `http://${args.host.address}${port}/` };
+    this.endpoints = nodeEndpoints(args);
     this.registerOutputs({ endpoints: this.endpoints });
   }
 }

@@ -13,8 +13,8 @@ export interface RemoteFileArgs {
   connection: pulumi.Input<Connection>;
   /** Absolute destination path on the host. */
   path: string;
-  /** The rendered file text. */
-  content: string;
+  /** The rendered file text; a secret (e.g. an rsync secrets file) stays one. */
+  content: pulumi.Input<string>;
   /** Octal mode, e.g. "0644". */
   mode: string;
   owner: string;
@@ -30,14 +30,15 @@ export class RemoteFile extends pulumi.ComponentResource {
   /** The destination path. */
   readonly path: string;
   /** Content hash; dependants put it in their scripts so they re-run on change. */
-  readonly contentHash: string;
+  readonly contentHash: pulumi.Output<string>;
   /** The command that installs the file; depend on it to order after the file. */
   readonly installed: command.remote.Command;
 
   constructor(name: string, args: RemoteFileArgs, opts?: pulumi.ComponentResourceOptions) {
     super("mirrorkit:host:RemoteFile", name, args, opts);
     this.path = args.path;
-    this.contentHash = digest(args.path, args.content, args.mode, args.owner, args.group);
+    const content = pulumi.output(args.content);
+    this.contentHash = content.apply((c) => digest(args.path, c, args.mode, args.owner, args.group));
 
     // Staged under a name unique to this destination, kept after install so
     // a re-run with no change has nothing to copy.
@@ -46,7 +47,7 @@ export class RemoteFile extends pulumi.ComponentResource {
       `${name}-copy`,
       {
         connection: args.connection,
-        source: new pulumi.asset.StringAsset(args.content),
+        source: content.apply((c) => new pulumi.asset.StringAsset(c)),
         remotePath: staged,
       },
       // Children wait for what the component waits for (the staging dir).
@@ -58,8 +59,8 @@ export class RemoteFile extends pulumi.ComponentResource {
       `${name}-install`,
       {
         connection: args.connection,
-        create: script(
-          `# mirrorkit file ${args.path} content ${this.contentHash}`,
+        create: pulumi.interpolate`# mirrorkit file ${args.path} content ${this.contentHash}
+${script(
           `STAGED=${sq(staged)}`,
           `chmod ${args.mode} "$STAGED"`,
           `chown ${sq(`${args.owner}:${args.group}`)} "$STAGED"`,
@@ -68,7 +69,7 @@ export class RemoteFile extends pulumi.ComponentResource {
           // Copy then rename: the destination is replaced atomically.
           `cp -p "$STAGED" ${sq(`${args.path}.mirrorkit-new`)}`,
           `mv -f ${sq(`${args.path}.mirrorkit-new`)} ${sq(args.path)}`,
-        ),
+        )}`,
         delete: script(`rm -f ${sq(args.path)} ${sq(staged)}`),
       },
       { parent: this, dependsOn: [copy] },

@@ -13,11 +13,18 @@ import { script, sq } from "./shell";
 export interface ServiceAccountsArgs {
   connection: pulumi.Input<Connection>;
   accounts: AccountsConfig;
+  /** Also ensure the private tier daemon's account (only nodes with a private module need it). */
+  withTier: boolean;
 }
 
 const MARKERS = `${KIT_STATE_DIR}/accounts`;
 
 type Role = keyof AccountsConfig;
+
+/** The user and primary group of each role; the tier account's group is the mirror group. */
+export function identity(accounts: AccountsConfig, role: Role): { user: string; group: string } {
+  return role === "tier" ? { user: accounts.tier.user, group: accounts.mirror.group } : accounts[role];
+}
 
 function ensureAccount(role: Role, user: string, group: string, forbiddenGroup?: string): string {
   const lines = [
@@ -59,6 +66,7 @@ export class ServiceAccounts extends pulumi.ComponentResource {
     const http = this.account(name, "http", args, mirrorGroup, [mirror]);
     const rsync = this.account(name, "rsync", args, mirrorGroup, [mirror]);
     this.ready = [mirror, http, rsync];
+    if (args.withTier) this.ready.push(this.account(name, "tier", args, undefined, [mirror]));
     this.registerOutputs({});
   }
 
@@ -69,7 +77,7 @@ export class ServiceAccounts extends pulumi.ComponentResource {
     forbiddenGroup: string | undefined,
     dependsOn: pulumi.Input<pulumi.Input<pulumi.Resource>[]> | pulumi.Input<pulumi.Resource> | undefined,
   ): command.remote.Command {
-    const { user, group } = args.accounts[role];
+    const { user, group } = identity(args.accounts, role);
     return new command.remote.Command(
       `${name}-${role}`,
       {

@@ -78,13 +78,18 @@ step_pulumi() {
   log "building Pulumi CLI $PULUMI_VERSION and pulumi-language-nodejs from the Go module proxy (cold: ~5 min)"
   local tmp stamp="-X github.com/pulumi/pulumi/sdk/v3/go/common/version.Version=v$PULUMI_VERSION"
   tmp=$(mktemp -d)
-  (
+  if ! (
     cd toolchain/pulumi-go
     go build -trimpath -tags osusergo,grpcnotrace -ldflags "-s -w $stamp" \
       -o "$tmp/pulumi" github.com/pulumi/pulumi/pkg/v3/cmd/pulumi
     go build -trimpath -ldflags "-s -w -X main.version=$PULUMI_VERSION" \
       -o "$tmp/pulumi-language-nodejs" ./cmd/pulumi-language-nodejs
-  )
+  ) >"$tmp/build.log" 2>&1; then
+    tail -n 40 "$tmp/build.log" >&2
+    log "error: building the Pulumi CLI failed (full log: $tmp/build.log)"
+    exit 1
+  fi
+  rm -f "$tmp/build.log"
   mv "$tmp/pulumi" "$tmp/pulumi-language-nodejs" "$MIRRORKIT_PULUMI_DIR/"
   rmdir "$tmp"
   pulumi_ok "$MIRRORKIT_PULUMI_DIR"

@@ -55,3 +55,49 @@ export function renderServiceUnit(model: ServiceUnitModel): string {
     wantedBy: model.wantedBy ?? "multi-user.target",
   });
 }
+
+export interface TimerUnitModel {
+  description: string;
+  /** [Timer] lines. */
+  timer: string[];
+}
+
+export function renderTimerUnit(model: TimerUnitModel): string {
+  return renderTemplate("systemd/timer.hbs", { header: HEADER, description: model.description, timer: model.timer });
+}
+
+/** systemd's path escaping (systemd-escape --path), for mount unit names. */
+export function escapePath(p: string): string {
+  const trimmed = p.replace(/^\/+|\/+$/g, "");
+  if (trimmed === "") return "-";
+  return trimmed
+    .split("/")
+    .map((part) =>
+      [...part]
+        .map((ch, i) => (/[A-Za-z0-9:_]/.test(ch) || (ch === "." && i > 0) ? ch : `\\x${ch.charCodeAt(0).toString(16).padStart(2, "0")}`))
+        .join(""),
+    )
+    .join("-");
+}
+
+export interface MountUnitModel {
+  device: string;
+  mountPoint: string;
+  fsType: string;
+}
+
+export function mountUnitName(mountPoint: string): string {
+  return `${escapePath(mountPoint)}.mount`;
+}
+
+export function renderMountUnit(m: MountUnitModel): string {
+  return renderTemplate("systemd/mount.hbs", {
+    header: HEADER,
+    description: `mirrorkit data volume ${m.device} at ${m.mountPoint}`,
+    what: m.device,
+    where: m.mountPoint,
+    type: m.fsType,
+    // noatime: a mirror is read far more than written.
+    options: "defaults,noatime",
+  });
+}

@@ -27,11 +27,12 @@ describe("MirrorNode resource graph", () => {
       assert.equal(byType(type).length, 1, `${type} registered once`);
     }
     assert.equal(byType("mirrorkit:host:RemoteFile").length, 2);
+    assert.equal(byType("mirrorkit:host:SystemdUnit").length, 1);
   });
 
   it("names children by key, never by index", () => {
     const names = registered.map((r) => r.name);
-    for (const name of ["graph-accounts-mirror", "graph-accounts-http", "graph-accounts-rsync", "graph-web-nginx-conf-copy", "graph-web-unit-install"]) {
+    for (const name of ["graph-accounts-mirror", "graph-accounts-http", "graph-accounts-rsync", "graph-web-nginx-conf-copy", "graph-web-unit-file-install", "graph-web-unit-activate"]) {
       assert.ok(names.includes(name), `missing ${name} in ${names.join(", ")}`);
     }
     assert.ok(names.every((n) => !/-\d+$/.test(n)), "no index-suffixed names");
@@ -40,7 +41,7 @@ describe("MirrorNode resource graph", () => {
   it("passes component args to the engine so policies can read them", () => {
     const [nodeRes] = byType("mirrorkit:node:MirrorNode");
     assert.equal((nodeRes.inputs.accounts as { rsync: { user: string } }).rsync.user, "nobody");
-    assert.equal((nodeRes.inputs.host as { privateKey?: string }).privateKey, undefined, "no key material in args");
+    assert.equal((nodeRes.inputs.host as { privateKey?: string }).privateKey, "[secret]", "no key material in args");
     const web = byType("mirrorkit:web:WebServer")[0];
     assert.equal((web.inputs.web as { server: string }).server, "nginx");
   });

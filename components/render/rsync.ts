@@ -1,0 +1,125 @@
+// rsync daemon configuration: the public instance and the private tier instance.
+import type { AccountsConfig, NodeConfig } from "../config";
+import { HEADER, renderServiceUnit } from "./systemd";
+import { renderTemplate } from "./templates";
+
+export type RsyncInstance = "public" | "private";
+
+export interface RsyncdModel {
+  instance: RsyncInstance;
+  unitName: string;
+  configPath: string;
+  secretsPath: string;
+  port: number;
+  user: string;
+  group: string;
+  maxConnections: number;
+  modules: { name: string; path: string; comment: string }[];
+  /** Private instance only. */
+  hostsAllow: string[];
+  authUsers: string[];
+  mirrorRoot: string;
+}
+
+export function rsyncUnitName(instance: RsyncInstance): string {
+  return `mirrorkit-rsyncd-${instance}.service`;
+}
+
+/** The models of the daemons a node runs: public when it has public modules, private when configured. */
+export function rsyncdModels(node: NodeConfig, configDir: string): RsyncdModel[] {
+  const models: RsyncdModel[] = [];
+  const abs = (p: string) => `${node.mirrorRoot}/${p}`.replace(/\/+$/, "");
+  const accounts: AccountsConfig = node.accounts;
+  if (node.rsync.modules.length > 0) {
+    models.push({
+      instance: "public",
+      unitName: rsyncUnitName("public"),
+      configPath: `${configDir}/rsyncd-public.conf`,
+      secretsPath: "",
+      port: node.rsync.port,
+      user: accounts.rsync.user,
+      group: accounts.rsync.group,
+      maxConnections: node.rsync.maxConnections,
+      modules: node.rsync.modules.map((m) => ({ name: m.name, path: abs(m.path), comment: m.comment })),
+      hostsAllow: [],
+      authUsers: [],
+      mirrorRoot: node.mirrorRoot,
+    });
+  }
+  const priv = node.rsync.private;
+  if (priv) {
+    models.push({
+      instance: "private",
+      unitName: rsyncUnitName("private"),
+      configPath: `${configDir}/rsyncd-private.conf`,
+      secretsPath: `${configDir}/rsyncd-private.secrets`,
+      port: priv.port,
+      user: accounts.tier.user,
+      group: accounts.mirror.group,
+      maxConnections: priv.maxConnections,
+      modules: priv.modules.map((m) => ({ name: m.name, path: abs(m.path), comment: m.comment })),
+      hostsAllow: priv.hostsAllow,
+      authUsers: priv.users.map((u) => u.name),
+      mirrorRoot: node.mirrorRoot,
+    });
+  }
+  return models;
+}
+
+export function renderRsyncdConf(m: RsyncdModel): string {
+  const isPrivate = m.instance === "private";
+  return renderTemplate("rsync/rsyncd.conf.hbs", {
+    header: HEADER,
+    instance: m.instance,
+    unitName: m.unitName,
+    port: m.port,
+    user: m.user,
+    group: m.group,
+    runtimeDir: `/run/${m.unitName.replace(/\.service$/, "")}`,
+    // The private module is never listed; public ones are.
+    list: isPrivate ? "no" : "yes",
+    maxConnections: m.maxConnections,
+    hostsAllow: isPrivate ? m.hostsAllow.join(" ") : "",
+    secretsFile: isPrivate ? m.secretsPath : "",
+    authUsers: isPrivate ? m.authUsers.join(", ") : "",
+    modules: m.modules,
+  });
+}
+
+/** rsyncd secrets file: `user:password` lines. */
+export function renderRsyncdSecrets(users: { name: string; password: string }[]): string {
+  return users.map((u) => `${u.name}:${u.password}\n`).join("");
+}
+
+export function renderRsyncdUnit(m: RsyncdModel): string {
+  const dir = m.unitName.replace(/\.service$/, "");
+  return renderServiceUnit({
+    description: `mirrorkit rsync daemon (${m.instance}) on port ${m.port}`,
+    unit: ["After=network-online.target", "Wants=network-online.target", `RequiresMountsFor=${m.mirrorRoot}`],
+    service: [
+      "Type=exec",
+      `User=${m.user}`,
+      `Group=${m.group}`,
+      `ExecStart=/usr/bin/rsync --daemon --no-detach --config=${m.configPath}`,
+      "Restart=on-failure",
+      `RuntimeDirectory=${dir}`,
+      "AmbientCapabilities=CAP_NET_BIND_SERVICE",
+      "CapabilityBoundingSet=CAP_NET_BIND_SERVICE",
+      "RestrictAddressFamilies=AF_INET AF_INET6 AF_UNIX",
+    ],
+  });
+}
+
+/**
+ * A shell check that rsync itself accepts a daemon config: it starts a
+ * throwaway daemon on a loopback port with the config (pid and lock files
+ * overridden) and lists its modules. `config` is a shell word.
+ */
+export function rsyncdCheckCommand(config: string): string {
+  return [
+    `t=$(mktemp -d); p=$(( 20000 + $$ % 20000 ))`,
+    `rsync --daemon --no-detach --config=${config} --address=127.0.0.1 --port=$p -M "pid file=$t/pid" -M "lock file=$t/lock" -M "syslog facility=daemon" -M "hosts allow=127.0.0.1" 2>"$t/err" & d=$!`,
+    `ok=1; for i in 1 2 3 4 5 6 7 8 9 10; do if rsync --no-motd "rsync://127.0.0.1:$p/" >"$t/list" 2>>"$t/err"; then ok=0; break; fi; kill -0 $d 2>/dev/null || break; sleep 0.5; done`,
+    `kill $d 2>/dev/null; wait $d 2>/dev/null; [ $ok = 0 ] || cat "$t/err" >&2; rm -rf "$t"; exit $ok`,
+  ].join("\n");
+}

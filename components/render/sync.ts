@@ -1,0 +1,123 @@
+// The sync job of one upstream module: script, excludes, service and timer.
+import type { NodeConfig, SyncModuleConfig } from "../config";
+import { sq } from "../shell";
+import { renderServiceUnit, renderTimerUnit } from "./systemd";
+import { renderTemplate } from "./templates";
+import { HEADER } from "./systemd";
+
+/** The flags the mirror guides require (Fedora, Parabola, openSUSE). */
+export const RSYNC_SYNC_FLAGS = [
+  "-rtlpH",
+  "--safe-links",
+  "--numeric-ids",
+  "--delete-after",
+  "--delay-updates",
+  "--no-motd",
+  "--timeout=600",
+  "--contimeout=60",
+] as const;
+
+/** Tier defaults: tier 1 several times an hour, tier 2 hourly (Parabola, Fedora guides). */
+export const DEFAULT_SCHEDULE: Record<1 | 2, string> = { 1: "*:0/15", 2: "*:05" };
+const RANDOM_DELAY: Record<1 | 2, string> = { 1: "60", 2: "300" };
+
+/** rsync's own temp dirs are never copied from upstream. */
+export const ALWAYS_EXCLUDED = [".~tmp~/"];
+
+export interface SyncModel {
+  job: SyncModuleConfig;
+  tier: 1 | 2;
+  dest: string;
+  user: string;
+  group: string;
+  unitName: string;
+  timerName: string;
+  scriptPath: string;
+  excludePath: string;
+  passwordPath: string;
+  stateDir: string;
+}
+
+export function syncModel(node: NodeConfig, job: SyncModuleConfig): SyncModel {
+  const unit = `mirrorkit-sync-${job.name}`;
+  return {
+    job,
+    tier: node.tier,
+    dest: `${node.mirrorRoot}/${job.path}`.replace(/\/+$/, ""),
+    user: node.accounts.mirror.user,
+    group: node.accounts.mirror.group,
+    unitName: `${unit}.service`,
+    timerName: `${unit}.timer`,
+    scriptPath: `/usr/local/lib/mirrorkit/sync-${job.name}.sh`,
+    excludePath: `/etc/mirrorkit/sync/${job.name}.exclude`,
+    passwordPath: `/etc/mirrorkit/sync/${job.name}.password`,
+    stateDir: `/var/lib/mirrorkit-sync/${job.name}`,
+  };
+}
+
+/** The upstream URL with the user (if any) in it; never the password. */
+export function upstreamUrl(job: SyncModuleConfig): string {
+  const url = job.upstream.endsWith("/") ? job.upstream : `${job.upstream}/`;
+  return job.user ? url.replace(/^rsync:\/\//, `rsync://${job.user}@`) : url;
+}
+
+export function renderSyncScript(m: SyncModel): string {
+  const auth = m.job.password !== undefined ? `--password-file=${m.passwordPath}` : "";
+  return renderTemplate("sync/mirror-sync.sh.hbs", {
+    header: HEADER,
+    name: m.job.name,
+    upstreamDisplay: upstreamUrl(m.job),
+    upstreamQ: sq(upstreamUrl(m.job)),
+    dest: m.dest,
+    destQ: sq(m.dest),
+    unitName: m.unitName,
+    user: m.user,
+    stateDir: m.stateDir,
+    authArgs: sq(auth),
+    checkFile: m.job.checkFile ?? "",
+    checkFileQ: sq(m.job.checkFile ?? ""),
+    rsyncFlags: RSYNC_SYNC_FLAGS.join(" "),
+    excludeFileQ: sq(m.excludePath),
+    postHook: m.job.postHook ?? "",
+    postHookQ: sq(m.job.postHook ?? ""),
+  });
+}
+
+export function renderSyncExcludes(m: SyncModel): string {
+  return [...ALWAYS_EXCLUDED, ...m.job.excludes].map((e) => `${e}\n`).join("");
+}
+
+export function renderSyncService(m: SyncModel): string {
+  return renderServiceUnit({
+    description: `mirrorkit sync of ${m.job.name} from ${upstreamUrl(m.job)}`,
+    unit: ["After=network-online.target", "Wants=network-online.target", `RequiresMountsFor=${m.dest}`],
+    service: [
+      "Type=oneshot",
+      `User=${m.user}`,
+      `Group=${m.group}`,
+      `ExecStart=${m.scriptPath}`,
+      `StateDirectory=${m.stateDir.replace(/^\/var\/lib\//, "")}`,
+      `ReadWritePaths=${m.dest}`,
+      // Low priority: the node keeps serving while it syncs.
+      "Nice=10",
+      "IOSchedulingClass=idle",
+      "CPUSchedulingPolicy=batch",
+      `TimeoutStartSec=${m.job.timeoutSeconds}`,
+      "CapabilityBoundingSet=",
+      "PrivateUsers=yes",
+      "RestrictAddressFamilies=AF_INET AF_INET6 AF_UNIX",
+    ],
+  });
+}
+
+export function renderSyncTimer(m: SyncModel): string {
+  return renderTimerUnit({
+    description: `mirrorkit sync of ${m.job.name}: schedule`,
+    timer: [
+      `OnCalendar=${m.job.schedule ?? DEFAULT_SCHEDULE[m.tier]}`,
+      `RandomizedDelaySec=${RANDOM_DELAY[m.tier]}`,
+      "Persistent=true",
+      `Unit=${m.unitName}`,
+    ],
+  });
+}
