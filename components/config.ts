@@ -136,6 +136,8 @@ export const SyncModuleSchema = z
     path: relativePath,
     /** OnCalendar= schedule; default by tier (1: every 15 min, 2: hourly). */
     schedule: calendar.optional(),
+    /** Spread of start times across nodes (RandomizedDelaySec=); default by tier (60 s, 300 s). */
+    randomizedDelaySeconds: z.number().int().min(0).max(3600).optional(),
     excludes: z.array(z.string().regex(/^[^\n]+$/, "one pattern")).default([]),
     /** Upstream file whose change means new content (e.g. "lastupdate"); rsync runs only then. */
     checkFile: relativePath.optional(),

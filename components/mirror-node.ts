@@ -28,7 +28,7 @@ export interface MirrorNodeEndpoints {
 /** Debian packages each web server choice needs. */
 export const WEB_PACKAGES: Record<NodeConfig["web"]["server"], string[]> = {
   nginx: ["nginx-light"],
-  apache: ["apache2", "libapache2-mod-qos"],
+  apache: ["apache2", "libapache2-mod-qos", "libpcre3"],
 };
 
 export function nodePackages(node: NodeConfig): string[] {
@@ -82,7 +82,7 @@ export class MirrorNode extends pulumi.ComponentResource {
 
     new WebServer(
       `${name}-web`,
-      { connection, web: args.web, accounts: args.accounts, mirrorRoot: args.mirrorRoot },
+      { connection, web: args.web, accounts: args.accounts, mirrorRoot: args.mirrorRoot, serverName: args.host.address },
       { ...mine, dependsOn: ready },
     );
     for (const model of rsyncdModels(args, KIT_CONFIG_DIR)) {

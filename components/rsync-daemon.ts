@@ -28,7 +28,7 @@ export class RsyncDaemon extends pulumi.ComponentResource {
 
     const files: RemoteFile[] = [];
     if (m.instance === "private") {
-      // Readable by the daemon's identity only (rsync's strict modes).
+      // Readable by the daemon (root) only: rsync's strict modes.
       files.push(
         new RemoteFile(
           `${name}-secrets`,
@@ -37,8 +37,8 @@ export class RsyncDaemon extends pulumi.ComponentResource {
             path: m.secretsPath,
             content: pulumi.secret(pulumi.output(args.users ?? []).apply(renderRsyncdSecrets)),
             mode: "0600",
-            owner: m.user,
-            group: m.group,
+            owner: "root",
+            group: "root",
           },
           childOpts,
         ),

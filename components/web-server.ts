@@ -6,6 +6,7 @@ import type { AccountsConfig, WebConfig } from "./config";
 import { KIT_CONFIG_DIR } from "./connection";
 import type { Connection } from "./connection";
 import { RemoteFile } from "./remote-file";
+import { renderApacheConf, renderApacheUnit } from "./render/apache";
 import { renderNginxConf, renderNginxUnit, runtimeDirName, type WebModel } from "./render/nginx";
 import { SystemdUnit } from "./systemd-unit";
 
@@ -14,6 +15,8 @@ export interface WebServerArgs {
   web: WebConfig;
   accounts: AccountsConfig;
   mirrorRoot: string;
+  /** Name the server answers to (Apache's ServerName). */
+  serverName: string;
 }
 
 export const WEB_UNIT = "mirrorkit-web.service";
@@ -33,20 +36,29 @@ export class WebServer extends pulumi.ComponentResource {
       user: args.accounts.http.user,
       group: args.accounts.http.group,
       unitName: WEB_UNIT,
-      configPath: `${KIT_CONFIG_DIR}/nginx/nginx.conf`,
+      configPath: args.web.server === "nginx" ? `${KIT_CONFIG_DIR}/nginx/nginx.conf` : `${KIT_CONFIG_DIR}/apache/httpd.conf`,
     };
     const rt = runtimeDirName(WEB_UNIT);
+    // Checked with the real binary before it replaces the working file.
+    const prepare = `install -d -m 0755 /run/${rt} /var/log/${rt}`;
+    const flavour =
+      args.web.server === "nginx"
+        ? { content: renderNginxConf(model), unit: renderNginxUnit(model), validate: `${prepare} && nginx -t -q -e stderr -c "$STAGED"` }
+        : {
+            content: renderApacheConf(model, args.serverName),
+            unit: renderApacheUnit(model),
+            validate: `${prepare} && apache2 -t -f "$STAGED"`,
+          };
     const config = new RemoteFile(
-      `${name}-nginx-conf`,
+      `${name}-${args.web.server}-conf`,
       {
         connection: args.connection,
         path: model.configPath,
-        content: renderNginxConf(model),
+        content: flavour.content,
         mode: "0644",
         owner: "root",
         group: "root",
-        // Checked with the real binary before it replaces the working file.
-        validate: `install -d -m 0755 /run/${rt} /var/log/${rt} && nginx -t -q -e stderr -c "$STAGED"`,
+        validate: flavour.validate,
       },
       { parent: this, dependsOn: opts?.dependsOn },
     );
@@ -55,7 +67,7 @@ export class WebServer extends pulumi.ComponentResource {
       {
         connection: args.connection,
         unitName: WEB_UNIT,
-        content: renderNginxUnit(model),
+        content: flavour.unit,
         activation: "start",
         onConfigChange: "reload",
         configHashes: [config.contentHash],

@@ -24,6 +24,12 @@ export interface VmOptions {
   bindAddress?: string;
   /** Guest TCP ports to forward; a value of 0 picks a free host port. */
   forwards?: Record<number, number>;
+  /**
+   * Services of this machine the guest may reach: guest-visible
+   * "10.0.2.100:873" -> host "127.0.0.1:12345". Everything else stays
+   * unreachable (restrict=on).
+   */
+  guestForwards?: Record<string, string>;
   dataDiskGiB?: number;
   memoryMiB?: number;
   cpus?: number;
@@ -150,9 +156,13 @@ export async function bootVm(opts: VmOptions): Promise<Vm> {
   for (const guest of Object.keys(ports).map(Number)) {
     if (ports[guest] === 0) ports[guest] = await freePort(address);
   }
-  const hostfwd = Object.entries(ports)
-    .map(([guest, host]) => `hostfwd=tcp:${address}:${host}-:${guest}`)
-    .join(",");
+  const hostfwd = [
+    ...Object.entries(ports).map(([guest, host]) => `hostfwd=tcp:${address}:${host}-:${guest}`),
+    // One socat per guest connection, to a loopback service of this machine.
+    ...Object.entries(opts.guestForwards ?? {}).map(
+      ([guest, host]) => `guestfwd=tcp:${guest}-cmd:socat STDIO TCP:${host}`,
+    ),
+  ].join(",");
 
   const boot = async (accel: "kvm" | "tcg") => {
     const args = [

@@ -18,6 +18,13 @@ export interface WebModel {
   configPath: string;
 }
 
+/** TLS fields of a web template: `tls` false, or the certificate paths. */
+export function tlsFields(web: WebConfig) {
+  return web.tls
+    ? { tls: true, httpsPort: web.tls.httpsPort, tlsCertificate: web.tls.certificatePath, tlsKey: web.tls.keyPath }
+    : { tls: false, httpsPort: 0, tlsCertificate: "", tlsKey: "" };
+}
+
 export function runtimeDirName(unitName: string): string {
   return unitName.replace(/\.service$/, "");
 }
@@ -36,6 +43,7 @@ export function renderNginxConf(m: WebModel): string {
     keepaliveRequests: m.web.keepaliveRequests,
     isoConnectionsPerIp: m.web.isoConnectionsPerIp,
     binaryExtensions: BINARY_EXTENSIONS.join("|"),
+    ...tlsFields(m.web),
   });
 }
 

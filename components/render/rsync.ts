@@ -98,15 +98,16 @@ export function renderRsyncdUnit(m: RsyncdModel): string {
     unit: ["After=network-online.target", "Wants=network-online.target", `RequiresMountsFor=${m.mirrorRoot}`],
     service: [
       "Type=exec",
-      `User=${m.user}`,
-      `Group=${m.group}`,
+      // The daemon starts as root only to bind, chroot into the module and
+      // drop to the module's uid/gid for each connection (rsyncd's own
+      // design); these four capabilities are all it keeps.
       `ExecStart=/usr/bin/rsync --daemon --no-detach --config=${m.configPath}`,
       "Restart=on-failure",
       `RuntimeDirectory=${dir}`,
-      "AmbientCapabilities=CAP_NET_BIND_SERVICE",
-      "CapabilityBoundingSet=CAP_NET_BIND_SERVICE",
+      "CapabilityBoundingSet=CAP_NET_BIND_SERVICE CAP_SETUID CAP_SETGID CAP_SYS_CHROOT",
       "RestrictAddressFamilies=AF_INET AF_INET6 AF_UNIX",
     ],
+    sandboxExceptions: ["SystemCallFilter=@setuid chroot"],
   });
 }
 
@@ -119,7 +120,7 @@ export function rsyncdCheckCommand(config: string): string {
   return [
     `t=$(mktemp -d); p=$(( 20000 + $$ % 20000 ))`,
     `rsync --daemon --no-detach --config=${config} --address=127.0.0.1 --port=$p -M "pid file=$t/pid" -M "lock file=$t/lock" -M "syslog facility=daemon" -M "hosts allow=127.0.0.1" 2>"$t/err" & d=$!`,
-    `ok=1; for i in 1 2 3 4 5 6 7 8 9 10; do if rsync --no-motd "rsync://127.0.0.1:$p/" >"$t/list" 2>>"$t/err"; then ok=0; break; fi; kill -0 $d 2>/dev/null || break; sleep 0.5; done`,
-    `kill $d 2>/dev/null; wait $d 2>/dev/null; [ $ok = 0 ] || cat "$t/err" >&2; rm -rf "$t"; exit $ok`,
+    `ok=1; for i in 1 2 3 4 5 6 7 8 9 10; do if rsync "rsync://127.0.0.1:$p/" >"$t/list" 2>>"$t/err"; then ok=0; break; fi; kill -0 $d 2>/dev/null || break; sleep 0.5; done`,
+    `kill $d 2>/dev/null; wait $d 2>/dev/null; if [ $ok = 0 ]; then cat "$t/list"; else cat "$t/err" >&2; fi; rm -rf "$t"; exit $ok`,
   ].join("\n");
 }

@@ -19,7 +19,7 @@ export const RSYNC_SYNC_FLAGS = [
 
 /** Tier defaults: tier 1 several times an hour, tier 2 hourly (Parabola, Fedora guides). */
 export const DEFAULT_SCHEDULE: Record<1 | 2, string> = { 1: "*:0/15", 2: "*:05" };
-const RANDOM_DELAY: Record<1 | 2, string> = { 1: "60", 2: "300" };
+const RANDOM_DELAY: Record<1 | 2, number> = { 1: 60, 2: 300 };
 
 /** rsync's own temp dirs are never copied from upstream. */
 export const ALWAYS_EXCLUDED = [".~tmp~/"];
@@ -115,7 +115,7 @@ export function renderSyncTimer(m: SyncModel): string {
     description: `mirrorkit sync of ${m.job.name}: schedule`,
     timer: [
       `OnCalendar=${m.job.schedule ?? DEFAULT_SCHEDULE[m.tier]}`,
-      `RandomizedDelaySec=${RANDOM_DELAY[m.tier]}`,
+      `RandomizedDelaySec=${m.job.randomizedDelaySeconds ?? RANDOM_DELAY[m.tier]}`,
       "Persistent=true",
       `Unit=${m.unitName}`,
     ],

@@ -43,6 +43,8 @@ export interface ServiceUnitModel {
   unit: string[];
   /** [Service] lines, before the sandbox. */
   service: string[];
+  /** Lines after the sandbox that relax it where the service must (e.g. re-allowed system calls). */
+  sandboxExceptions?: string[];
   wantedBy?: string;
 }
 
@@ -51,7 +53,7 @@ export function renderServiceUnit(model: ServiceUnitModel): string {
     header: HEADER,
     description: model.description,
     unit: model.unit,
-    service: [...model.service, ...SANDBOX],
+    service: [...model.service, ...SANDBOX, ...(model.sandboxExceptions ?? [])],
     wantedBy: model.wantedBy ?? "multi-user.target",
   });
 }

@@ -1,0 +1,73 @@
+// Apache httpd configuration of a mirror node: the same behaviour as the
+// nginx one, with mod_qos (packaged by Debian) for the per-address limit.
+import { BINARY_EXTENSIONS, runtimeDirName, tlsFields, type WebModel } from "./nginx";
+import { HEADER, renderServiceUnit } from "./systemd";
+import { renderTemplate } from "./templates";
+
+/** Debian 12 amd64's libpcre3, which mod_qos needs loaded (package libpcre3). */
+export const PCRE_LIBRARY = "/usr/lib/x86_64-linux-gnu/libpcre.so.3";
+
+/** Modules the standalone config loads: [module name, file name]. */
+export function apacheModules(tls: boolean): { name: string; file: string }[] {
+  const mods: [string, string][] = [
+    ["mpm_event", "mpm_event"],
+    ["authz_core", "authz_core"],
+    ["mime", "mime"],
+    ["dir", "dir"],
+    ["autoindex", "autoindex"],
+    ["alias", "alias"],
+    ["rewrite", "rewrite"],
+    ["setenvif", "setenvif"],
+    ["reqtimeout", "reqtimeout"],
+    ["qos", "qos"],
+  ];
+  if (tls) mods.push(["socache_shmcb", "socache_shmcb"], ["ssl", "ssl"]);
+  return mods.map(([name, file]) => ({ name, file }));
+}
+
+export function renderApacheConf(m: WebModel, serverName = "localhost"): string {
+  const dir = runtimeDirName(m.unitName);
+  return renderTemplate("apache/httpd.conf.hbs", {
+    header: HEADER,
+    mirrorRoot: m.mirrorRoot,
+    unitName: m.unitName,
+    user: m.user,
+    configPath: m.configPath,
+    serverName,
+    runtimeDir: `/run/${dir}`,
+    logDir: `/var/log/${dir}`,
+    modules: apacheModules(m.web.tls !== undefined),
+    pcreLibrary: PCRE_LIBRARY,
+    httpPort: m.web.httpPort,
+    keepaliveTimeoutSeconds: m.web.keepaliveTimeoutSeconds,
+    keepaliveRequests: m.web.keepaliveRequests,
+    isoConnectionsPerIp: m.web.isoConnectionsPerIp,
+    binaryExtensions: BINARY_EXTENSIONS.map((e) => `.${e}`).join(" "),
+    ...tlsFields(m.web),
+  });
+}
+
+export function renderApacheUnit(m: WebModel): string {
+  const dir = runtimeDirName(m.unitName);
+  const httpd = `/usr/sbin/apache2 -f ${m.configPath}`;
+  return renderServiceUnit({
+    description: `mirrorkit web server (Apache httpd) for ${m.mirrorRoot}`,
+    unit: ["After=network-online.target", "Wants=network-online.target", `RequiresMountsFor=${m.mirrorRoot}`],
+    service: [
+      "Type=exec",
+      `User=${m.user}`,
+      `Group=${m.group}`,
+      `ExecStartPre=${httpd} -t`,
+      `ExecStart=${httpd} -DFOREGROUND`,
+      `ExecReload=${httpd} -k graceful`,
+      "KillMode=mixed",
+      "Restart=on-failure",
+      `RuntimeDirectory=${dir}`,
+      `LogsDirectory=${dir}`,
+      "AmbientCapabilities=CAP_NET_BIND_SERVICE",
+      "CapabilityBoundingSet=CAP_NET_BIND_SERVICE",
+      "RestrictAddressFamilies=AF_INET AF_INET6 AF_UNIX",
+      "LimitNOFILE=65536",
+    ],
+  });
+}

@@ -1,0 +1,201 @@
+// The complete node through the real CLI on a VM: a data volume, the three
+// identities, nginx, the public rsync daemon, the private tier module, a sync
+// started by its timer from a local tier-0 fixture, and a scheduled bitflip.
+import { after, before, describe, it } from "node:test";
+import assert from "node:assert/strict";
+import { spawnSync } from "node:child_process";
+import * as fs from "node:fs";
+import * as path from "node:path";
+import { bootNode, changeSummary, vmHost, writeStackFile, type E2eNode } from "../lib/e2e";
+import { startUpstream, type Upstream } from "../lib/upstream";
+import { tmpDir } from "../lib/tools";
+
+const MINUTES = 60_000;
+const TIER_PASSWORD = "tier2-secret-pass";
+const STAGED = "fedora/releases/42/Everything/x86_64/os/STAGED-SECRET";
+
+function rsyncClient(args: string[], password?: string) {
+  const env: NodeJS.ProcessEnv = { ...process.env };
+  if (password !== undefined) env.RSYNC_PASSWORD = password;
+  // No --no-motd: it also hides the daemon's module list.
+  const r = spawnSync("rsync", ["--contimeout=10", "--timeout=30", ...args], { encoding: "utf8", env });
+  return { code: r.status ?? -1, out: `${r.stdout}${r.stderr}` };
+}
+
+async function waitFor<T>(what: string, seconds: number, probe: () => Promise<T | undefined>): Promise<T> {
+  const deadline = Date.now() + seconds * 1000;
+  for (;;) {
+    const value = await probe();
+    if (value !== undefined) return value;
+    if (Date.now() > deadline) throw new Error(`timed out after ${seconds}s waiting for ${what}`);
+    await new Promise((r) => setTimeout(r, 3000));
+  }
+}
+
+describe("complete node on a VM (real pulumi up)", { timeout: 40 * MINUTES }, () => {
+  let node: E2eNode;
+  let upstream: Upstream;
+  let flipAt = "";
+  let config: (vmHostCfg: Record<string, unknown>) => Record<string, unknown>;
+
+  before(async () => {
+    upstream = await startUpstream("fedora");
+    config = (host) => ({
+      name: "full",
+      tier: 1,
+      host,
+      diskNeedGiB: 100,
+      volumes: [{ name: "data", device: "/dev/vdb", fsType: "ext4", mountPoint: "/srv/mirror" }],
+      rsync: {
+        modules: [{ name: "fedora", path: "fedora", comment: "Fedora" }],
+        private: {
+          port: 874,
+          modules: [{ name: "fedora-tier", path: "fedora", comment: "pre-release" }],
+          // Slirp presents every client of the forwarded ports as 10.0.2.2.
+          hostsAllow: ["10.0.2.2"],
+          users: [{ name: "tier2", password: TIER_PASSWORD }],
+        },
+      },
+      sync: [
+        {
+          name: "fedora",
+          upstream: "rsync://10.0.2.100/fedora/",
+          path: "fedora",
+          schedule: "*:*:0/15",
+          randomizedDelaySeconds: 0,
+          checkFile: "lastupdate",
+          excludes: ["*.tmp"],
+        },
+      ],
+      bitflips: flipAt ? [{ name: "f42", paths: ["fedora/releases/42"], at: flipAt }] : [],
+    });
+    node = await bootNode("full", (vm) => config(vmHost(vm)), {
+      guestForwards: { "10.0.2.100:873": `127.0.0.1:${upstream.port}` },
+    });
+    // Schedule the bitflip on the VM's clock, comfortably after up and the first sync.
+    const vmNow = Number((await node.vm.ssh("date -u +%s")).stdout.trim());
+    flipAt = new Date((vmNow + 240) * 1000).toISOString().replace("T", " ").replace(/\.\d+Z$/, " UTC");
+    writeStackFile(node.stack, config(vmHost(node.vm)));
+  });
+  after(async () => {
+    await node?.cleanup();
+    await upstream?.stop();
+  });
+
+  it("pulumi up brings the whole node up", async () => {
+    const up = await node.up();
+    assert.equal(up.code, 0, up.stdout + up.stderr);
+    assert.match(up.stdout + up.stderr, /has \d+ GiB; the mirrored distro needs about 100 GiB/, "size warning shown");
+    const units = await node.vm.ssh(
+      "systemctl is-active mirrorkit-web.service mirrorkit-rsyncd-public.service mirrorkit-rsyncd-private.service mirrorkit-sync-fedora.timer mirrorkit-bitflip-f42.timer srv-mirror.mount",
+    );
+    assert.deepEqual(units.stdout.trim().split("\n"), Array(6).fill("active"));
+    const fs = await node.vm.ssh("findmnt -n -o SOURCE,FSTYPE /srv/mirror");
+    assert.match(fs.stdout, /\/dev\/vdb\s+ext4/);
+  });
+
+  it("the timer starts the sync, which mirrors the tree with staged permissions intact", async () => {
+    const ok = await waitFor("the timer-started sync", 180, async () => {
+      const r = await node.vm.ssh("test -f /var/lib/mirrorkit-sync/fedora/last-success && echo yes", { allowFailure: true });
+      return r.stdout.includes("yes") ? true : undefined;
+    });
+    assert.ok(ok);
+    const journal = await node.vm.ssh("journalctl -u mirrorkit-sync-fedora.service --no-pager -o cat");
+    assert.match(journal.stdout, /sync complete/);
+    assert.match(journal.stdout, /Started mirrorkit-sync-fedora.service|Finished mirrorkit-sync-fedora.service/);
+    const perms = await node.vm.ssh("stat -c '%a %U:%G' /srv/mirror/fedora/releases/41 /srv/mirror/fedora/releases/42 /srv/mirror/" + STAGED);
+    assert.deepEqual(perms.stdout.trim().split("\n"), ["755 mirror:mirror", "750 mirror:mirror", "644 mirror:mirror"]);
+    const runAs = await node.vm.ssh("systemctl show -p User,Nice mirrorkit-sync-fedora.service");
+    assert.match(runAs.stdout, /User=mirror/);
+    assert.match(runAs.stdout, /Nice=10/);
+  });
+
+  it("an unchanged upstream lastupdate skips the rsync", async () => {
+    const before = (await node.vm.ssh("journalctl -u mirrorkit-sync-fedora.service --no-pager -o cat | grep -c 'no sync needed' || true")).stdout.trim();
+    await waitFor("a skipped run", 90, async () => {
+      const now = (await node.vm.ssh("journalctl -u mirrorkit-sync-fedora.service --no-pager -o cat | grep -c 'no sync needed' || true")).stdout.trim();
+      return Number(now) > Number(before) ? true : undefined;
+    });
+  });
+
+  it("serves released content over HTTP and hides staged content", async () => {
+    const readme = await fetch(node.url(80, "/fedora/releases/41/README"));
+    assert.equal(readme.status, 200);
+    assert.equal(await readme.text(), "Fedora 41 is released\n");
+    assert.equal((await fetch(node.url(80, `/${STAGED}`))).status, 403);
+    assert.equal((await fetch(node.url(80, "/fedora/releases/42/"))).status, 403);
+  });
+
+  it("public rsync lists released modules and cannot see staged content", () => {
+    const url = `rsync://${node.vm.address}:${node.vm.ports[873]}`;
+    const modules = rsyncClient([`${url}/`]);
+    assert.equal(modules.code, 0, modules.out);
+    assert.match(modules.out, /^fedora\s+Fedora$/m);
+    assert.doesNotMatch(modules.out, /fedora-tier/, "the private module is not listed publicly");
+    const listing = rsyncClient(["-r", `${url}/fedora/releases/`]);
+    assert.equal(listing.code, 0, listing.out);
+    assert.match(listing.out, /41\/README/);
+    assert.doesNotMatch(listing.out, /42/, "ignore nonreadable hides the staged tree");
+    const fetchStaged = rsyncClient([`${url}/${STAGED}`, tmpDir("pub")]);
+    assert.notEqual(fetchStaged.code, 0);
+  });
+
+  it("the private module serves staged content only with the right credentials", () => {
+    const base = `rsync://tier2@${node.vm.address}:${node.vm.ports[874]}`;
+    const anonymousList = rsyncClient([`rsync://${node.vm.address}:${node.vm.ports[874]}/`]);
+    assert.doesNotMatch(anonymousList.out, /fedora-tier/, "list = no");
+    const wrong = rsyncClient([`${base}/fedora-tier/releases/42/`], "not-the-password");
+    assert.notEqual(wrong.code, 0);
+    assert.match(wrong.out, /auth failed/);
+    const dest = tmpDir("tier");
+    const right = rsyncClient(["-rtp", `${base}/fedora-tier/releases/42/`, dest], TIER_PASSWORD);
+    assert.equal(right.code, 0, right.out);
+    assert.equal(fs.readFileSync(path.join(dest, "Everything/x86_64/os/STAGED-SECRET"), "utf8"), "unreleased\n");
+  });
+
+  it("the scheduled bitflip opens the staged release at its time", async () => {
+    await waitFor(`the bitflip at ${flipAt}`, 360, async () => {
+      const r = await node.vm.ssh("stat -c %a /srv/mirror/fedora/releases/42");
+      return r.stdout.trim() === "755" ? true : undefined;
+    });
+    const res = await fetch(node.url(80, `/${STAGED}`));
+    assert.equal(res.status, 200);
+    assert.equal(await res.text(), "unreleased\n");
+  });
+
+  it("a second pulumi up changes nothing", async () => {
+    const again = await node.up(["--expect-no-changes"]);
+    assert.equal(again.code, 0, again.stdout + again.stderr);
+    assert.deepEqual(changeSummary(again.stdout), {});
+  });
+
+  it("a config that fails validation on the host leaves the working config in place", async () => {
+    // An OnCalendar expression zod accepts but systemd rejects: the timer's
+    // staged file fails systemd-analyze verify and is never moved into place.
+    const before = (await node.vm.ssh("cat /etc/systemd/system/mirrorkit-sync-fedora.timer")).stdout;
+    const broken = config(vmHost(node.vm));
+    (broken.sync as Record<string, unknown>[])[0].schedule = "not-a-calendar";
+    writeStackFile(node.stack, broken);
+    const up = await node.up();
+    assert.notEqual(up.code, 0);
+    assert.match(up.stdout + up.stderr, /validation failed for \/etc\/systemd\/system\/mirrorkit-sync-fedora.timer/);
+    const after = (await node.vm.ssh("cat /etc/systemd/system/mirrorkit-sync-fedora.timer")).stdout;
+    assert.equal(after, before);
+    assert.equal((await node.vm.ssh("systemctl is-active mirrorkit-sync-fedora.timer")).stdout.trim(), "active");
+    writeStackFile(node.stack, config(vmHost(node.vm)));
+  });
+
+  it("pulumi destroy removes services, timers and users, and keeps the data", async () => {
+    const destroy = await node.destroy();
+    assert.equal(destroy.code, 0, destroy.stdout + destroy.stderr);
+    // Every unit the kit installed (and its enable links) is gone; the test
+    // VM's own mirrorkit-firstboot unit is not the kit's.
+    const units = await node.vm.ssh(
+      "find /etc/systemd/system \\( -name 'mirrorkit-*' -o -name 'srv-mirror.mount' \\) ! -name 'mirrorkit-firstboot*'; getent passwd mirror mirror-http mirror-tier || true",
+    );
+    assert.equal(units.stdout.trim(), "");
+    assert.equal((await node.vm.ssh("systemctl is-active srv-mirror.mount", { allowFailure: true })).stdout.trim(), "inactive");
+    const data = await node.vm.ssh("mount /dev/vdb /mnt && cat /mnt/fedora/releases/41/README; umount /mnt");
+    assert.equal(data.stdout, "Fedora 41 is released\n");
+  });
+});

@@ -1,0 +1,193 @@
+// Every file the node installs besides nginx's, checked by its own tool for a
+// matrix of configs: rsync's daemon parser (a real daemon lists the modules),
+// systemd-analyze verify and the sandbox exposure score, sh -n.
+import { describe, it } from "node:test";
+import assert from "node:assert/strict";
+import * as fs from "node:fs";
+import * as path from "node:path";
+import { renderBitflipService, renderBitflipTimer, bitflipModel } from "../../components/render/bitflip";
+import { renderRsyncdConf, renderRsyncdUnit, rsyncdCheckCommand, rsyncdModels } from "../../components/render/rsync";
+import { RSYNC_SYNC_FLAGS, renderSyncExcludes, renderSyncScript, renderSyncService, renderSyncTimer, syncModel } from "../../components/render/sync";
+import { escapePath, mountUnitName, renderMountUnit } from "../../components/render/systemd";
+import { formatScript } from "../../components/data-volume";
+import { nodeConfig } from "../lib/fixtures";
+import { exposure, sh, tmpDir } from "../lib/tools";
+
+const matrix: [string, Record<string, unknown>][] = [
+  [
+    "tier 2, public module, one sync",
+    {
+      rsync: { modules: [{ name: "fedora", path: "fedora", comment: "Fedora Linux" }] },
+      sync: [{ name: "fedora", upstream: "rsync://tier1.example.org/fedora/", path: "fedora", checkFile: "lastupdate" }],
+      bitflips: [{ name: "f42", paths: ["fedora/releases/42"], at: "2030-04-15 14:00:00 UTC" }],
+    },
+  ],
+  [
+    "tier 1, private module on 8874, authenticated sync with hook",
+    {
+      tier: 1,
+      rsync: {
+        port: 10873,
+        maxConnections: 200,
+        modules: [
+          { name: "opensuse", path: "opensuse" },
+          { name: "opensuse-tumbleweed", path: "opensuse/tumbleweed" },
+        ],
+        private: {
+          port: 8874,
+          modules: [{ name: "opensuse-stage", path: "opensuse", comment: "staged" }],
+          hostsAllow: ["192.0.2.0/24", "2001:db8::/32", "mirror2.example.org"],
+          users: [{ name: "tier2a", password: "correct horse battery" }, { name: "tier2b", password: "staple staple" }],
+        },
+      },
+      sync: [
+        {
+          name: "opensuse",
+          upstream: "rsync://tier0.example.org/opensuse-full/",
+          path: "opensuse",
+          user: "mirror",
+          password: "upstream-secret",
+          schedule: "*-*-* 08,14:10",
+          excludes: ["*.~tmp~", "/debug/"],
+          postHook: "report_mirror -c /etc/mirrormanager-client/report_mirror.conf",
+        },
+      ],
+    },
+  ],
+];
+
+function writeUnit(dir: string, name: string, text: string): string {
+  const file = path.join(dir, name);
+  fs.writeFileSync(file, text);
+  return file;
+}
+
+describe("node rendering", () => {
+  for (const [title, overrides] of matrix) {
+    const node = nodeConfig(overrides);
+
+    it(`rsyncd configs are accepted by rsync's own daemon: ${title}`, () => {
+      for (const model of rsyncdModels(node, "/etc/mirrorkit")) {
+        const conf = writeUnit(tmpDir("rsyncd"), "rsyncd.conf", renderRsyncdConf(model));
+        const check = sh("sh", ["-c", rsyncdCheckCommand(`'${conf}'`)]);
+        assert.equal(check.code, 0, `${model.instance}: ${check.out}`);
+      }
+    });
+
+    it(`rsyncd units verify and score <= 2.5: ${title}`, () => {
+      for (const model of rsyncdModels(node, "/etc/mirrorkit")) {
+        const unit = writeUnit(tmpDir("unit"), model.unitName, renderRsyncdUnit(model));
+        const r = sh("systemd-analyze", ["verify", unit]);
+        assert.equal(r.code, 0, r.out);
+        assert.ok(exposure(unit) <= 2.5, `${model.unitName}: ${exposure(unit)}`);
+      }
+    });
+
+    it(`sync script, service and timer pass sh -n and systemd-analyze: ${title}`, () => {
+      for (const job of node.sync) {
+        const dir = tmpDir("sync");
+        const m = syncModel(node, job);
+        const script = writeUnit(dir, "sync.sh", renderSyncScript(m));
+        assert.equal(sh("sh", ["-n", script]).code, 0);
+        fs.chmodSync(script, 0o755);
+        // The unit names the script by its host path; verify it against this copy.
+        const service = writeUnit(dir, m.unitName, renderSyncService({ ...m, scriptPath: script }));
+        const timer = writeUnit(dir, m.timerName, renderSyncTimer(m));
+        const r = sh("systemd-analyze", ["verify", service, timer]);
+        assert.equal(r.code, 0, r.out);
+        assert.ok(exposure(service) <= 2.5, `${m.unitName}: ${exposure(service)}`);
+      }
+    });
+
+    it(`bitflip service and timer verify and score <= 2.5: ${title}`, () => {
+      for (const flip of node.bitflips) {
+        const dir = tmpDir("flip");
+        const m = bitflipModel(node, flip);
+        const service = writeUnit(dir, m.unitName, renderBitflipService(m));
+        const timer = writeUnit(dir, m.timerName, renderBitflipTimer(m));
+        const r = sh("systemd-analyze", ["verify", service, timer]);
+        assert.equal(r.code, 0, r.out);
+        assert.ok(exposure(service) <= 2.5);
+      }
+    });
+  }
+
+  it("public daemon: read only, nobody/nogroup, unreadable entries hidden, listed", () => {
+    const [pub] = rsyncdModels(nodeConfig(matrix[0][1]), "/etc/mirrorkit");
+    const text = renderRsyncdConf(pub);
+    for (const line of ["uid = nobody", "gid = nogroup", "read only = yes", "ignore nonreadable = yes", "list = yes", "max connections = 50", "exclude = .~tmp~/"]) {
+      assert.match(text, new RegExp(`^${line.replace(/[.*+?^${}()|[\]\\]/g, "\\$&")}$`, "m"), line);
+    }
+    assert.doesNotMatch(text, /auth users|secrets file|hosts allow/);
+  });
+
+  it("private daemon: own port, hosts allow, auth users, secrets, not listed, mirror group", () => {
+    const node = nodeConfig(matrix[1][1]);
+    const priv = rsyncdModels(node, "/etc/mirrorkit").find((m) => m.instance === "private");
+    assert.ok(priv);
+    const text = renderRsyncdConf(priv);
+    assert.match(text, /^port = 8874$/m);
+    assert.match(text, /^list = no$/m);
+    assert.match(text, /^hosts allow = 192\.0\.2\.0\/24 2001:db8::\/32 mirror2\.example\.org$/m);
+    assert.match(text, /^hosts deny = \*$/m);
+    assert.match(text, /^\s+auth users = tier2a, tier2b$/m);
+    assert.match(text, /^gid = mirror$/m);
+    assert.match(text, /^uid = mirror-tier$/m);
+    assert.doesNotMatch(text, /correct horse/, "passwords live in the secrets file only");
+    const unit = renderRsyncdUnit(priv);
+    assert.match(unit, /^CapabilityBoundingSet=CAP_NET_BIND_SERVICE CAP_SETUID CAP_SETGID CAP_SYS_CHROOT$/m);
+    assert.match(text, /^use chroot = yes$/m);
+  });
+
+  it("sync script carries the required rsync flags, lock, change gate and exit-24 handling", () => {
+    const node = nodeConfig(matrix[0][1]);
+    const text = renderSyncScript(syncModel(node, node.sync[0]));
+    assert.match(text, new RegExp(RSYNC_SYNC_FLAGS.join(" ").replace(/[-]/g, "\\-")));
+    for (const flag of ["-rtlpH", "--safe-links", "--numeric-ids", "--delete-after", "--delay-updates"]) assert.ok(text.includes(flag), flag);
+    assert.match(text, /flock -n 9/);
+    assert.match(text, /lastupdate/);
+    assert.match(text, /"\$rc" -eq 24/);
+    assert.match(renderSyncExcludes(syncModel(node, node.sync[0])), /^\.~tmp~\/$/m);
+  });
+
+  it("sync service runs as the mirror account at low priority, after the mount", () => {
+    const node = nodeConfig({ ...matrix[0][1], tier: 1 });
+    const m = syncModel(node, node.sync[0]);
+    const unit = renderSyncService(m);
+    assert.match(unit, /^User=mirror$/m);
+    assert.match(unit, /^Nice=10$/m);
+    assert.match(unit, /^IOSchedulingClass=idle$/m);
+    assert.match(unit, /^RequiresMountsFor=\/srv\/mirror\/fedora$/m);
+    assert.match(renderSyncTimer(m), /^OnCalendar=\*:0\/15$/m, "tier 1 default: every 15 minutes");
+    const tier2 = nodeConfig(matrix[0][1]);
+    assert.match(renderSyncTimer(syncModel(tier2, tier2.sync[0])), /^OnCalendar=\*:05$/m, "tier 2 default: hourly");
+  });
+
+  it("an authenticated upstream puts the user in the URL and the password in a file", () => {
+    const node = nodeConfig(matrix[1][1]);
+    const text = renderSyncScript(syncModel(node, node.sync[0]));
+    assert.match(text, /rsync:\/\/mirror@tier0\.example\.org\/opensuse-full\//);
+    assert.match(text, /--password-file=\/etc\/mirrorkit\/sync\/opensuse\.password/);
+    assert.doesNotMatch(text, /upstream-secret/);
+  });
+
+  it("mount units: name escaped as systemd does, unit verifies", () => {
+    for (const p of ["/srv/mirror", "/srv/mirror/fedora-archive", "/data/mirror.d"]) {
+      assert.equal(mountUnitName(p), `${sh("systemd-escape", ["--path", "--suffix=mount", p]).out.trim()}`);
+    }
+    assert.equal(escapePath("/"), "-");
+    const dir = tmpDir("mount");
+    const unit = writeUnit(dir, mountUnitName("/srv/mirror"), renderMountUnit({ device: "/dev/vdb", mountPoint: "/srv/mirror", fsType: "xfs" }));
+    const r = sh("systemd-analyze", ["verify", unit]);
+    assert.equal(r.code, 0, r.out);
+  });
+
+  it("the format script never formats a device that holds a filesystem or partitions", () => {
+    const text = formatScript({ name: "data", device: "/dev/vdb", fsType: "xfs", mountPoint: "/srv/mirror" });
+    assert.equal(sh("sh", ["-n", "-c", text]).code, 0);
+    assert.match(text, /blkid -p -o value -s TYPE/);
+    assert.match(text, /never reformatted/);
+    assert.match(text, /partition table; refusing/);
+    assert.ok(text.indexOf("mkfs.xfs") > text.indexOf('if [ -z "$have" ]'));
+  });
+});
