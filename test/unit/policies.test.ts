@@ -1,0 +1,170 @@
+// Each policy against a compliant stack (a real MirrorNode's resources, under
+// mocks) and against violations that each change one property, in the
+// component args or in the rendered file that reaches the host.
+import "../lib/mocks";
+import { before, describe, it } from "node:test";
+import assert from "node:assert/strict";
+import type { PolicyResource, StackValidationPolicy } from "@pulumi/policy";
+import { registered, settle } from "../lib/mocks";
+import { MirrorNode } from "../../components/mirror-node";
+import { ALL_POLICIES } from "../../policies/all";
+import { identitiesDistinct } from "../../policies/identities-distinct";
+import { publicPathsInsideTree } from "../../policies/public-paths-inside-tree";
+import { rsyncdPrivateModuleRestricted } from "../../policies/rsyncd-private-module-restricted";
+import { rsyncdPublicModuleUnprivileged } from "../../policies/rsyncd-public-module-unprivileged";
+import { syncPreservesPermissions } from "../../policies/sync-preserves-permissions";
+import { syncSafetyFlags } from "../../policies/sync-safety-flags";
+import { firesHourlyOrMore, tierRequirements } from "../../policies/tier-requirements";
+import { webServerUnprivileged } from "../../policies/web-server-unprivileged";
+import { nodeConfig } from "../lib/fixtures";
+
+type Props = Record<string, any>;
+let baseline: { type: string; name: string; props: Props; text?: string }[] = [];
+
+/** A fresh copy of the compliant stack, as policies see it. */
+function stack(): { type: string; name: string; props: Props; text?: string }[] {
+  return structuredClone(baseline);
+}
+
+function asPolicyResources(items: { type: string; name: string; props: Props; text?: string }[]): PolicyResource[] {
+  return items.map((r) => {
+    const props = { ...r.props };
+    // CopyToRemote carries the asset; policies read its text.
+    if (r.text !== undefined) props.source = { text: Promise.resolve(r.text) };
+    return {
+      type: r.type,
+      name: r.name,
+      urn: `urn:pulumi:unit::mirrorkit::${r.type}::${r.name}`,
+      props,
+      opts: {} as PolicyResource["opts"],
+      dependencies: [],
+      propertyDependencies: {},
+      isType: () => false,
+      asType: () => undefined,
+    } as unknown as PolicyResource;
+  });
+}
+
+async function violations(policy: StackValidationPolicy, items = stack()): Promise<string[]> {
+  const found: string[] = [];
+  await policy.validateStack(
+    { resources: asPolicyResources(items), stackTags: new Map(), getConfig: () => ({}) as never, notApplicable: () => undefined as never },
+    (message) => found.push(message),
+  );
+  return found;
+}
+
+/** Changes a rendered file both where the component got it and in the copied asset. */
+function editFile(items: ReturnType<typeof stack>, base: RegExp, edit: (text: string) => string, where: "both" | "asset" = "both") {
+  let n = 0;
+  for (const r of items) {
+    if (where === "both" && r.type === "mirrorkit:host:RemoteFile" && base.test(String(r.props.path).split("/").pop() ?? "")) {
+      r.props.content = edit(r.props.content);
+      n++;
+    }
+    if (r.type === "command:remote:CopyToRemote" && r.text !== undefined && base.test((String(r.props.remotePath).split("/").pop() ?? "").replace(/^[0-9a-f]{16}-/, ""))) {
+      r.text = edit(r.text);
+      n++;
+    }
+  }
+  assert.ok(n > 0, `no file matched ${base}`);
+  return items;
+}
+
+function editNode(items: ReturnType<typeof stack>, edit: (node: Props) => void) {
+  edit(items.find((r) => r.type === "mirrorkit:node:MirrorNode")!.props);
+  return items;
+}
+
+describe("policy pack", () => {
+  before(async () => {
+    const node = nodeConfig({
+      name: "policy",
+      tier: 2,
+      volumes: [{ name: "data", device: "/dev/vdb", mountPoint: "/srv/mirror" }],
+      web: { tls: { certificatePath: "/etc/ssl/mirror.pem", keyPath: "/etc/ssl/mirror.key" } },
+      rsync: {
+        modules: [{ name: "fedora", path: "fedora" }],
+        private: { modules: [{ name: "fedora-tier", path: "fedora" }], hostsAllow: ["192.0.2.20"], users: [{ name: "tier2", password: "a-long-secret" }] },
+      },
+      sync: [{ name: "fedora", upstream: "rsync://tier1.example.org/fedora/", path: "fedora", checkFile: "lastupdate" }],
+    });
+    new MirrorNode(node.name, node);
+    await settle();
+    for (const r of registered) {
+      const props = structuredClone(Object.fromEntries(Object.entries(r.inputs).filter(([k]) => k !== "source" && k !== "connection")));
+      const source = r.inputs.source as { text?: Promise<string> } | undefined;
+      const text = source?.text !== undefined ? await source.text : undefined;
+      // Secret contents are Outputs under mocks; the policies skip them as they do at preview.
+      if (r.type === "mirrorkit:host:RemoteFile" && typeof r.inputs.content !== "string") delete props.content;
+      baseline.push({ type: r.type, name: r.name, props: props as Props, text });
+    }
+    baseline = JSON.parse(JSON.stringify(baseline));
+  });
+
+  for (const policy of ALL_POLICIES) {
+    it(`${policy.name}: a compliant node passes`, async () => {
+      assert.deepEqual(await violations(policy), []);
+    });
+  }
+
+  it("mandatory policies are mandatory, tier guidance advisory", () => {
+    for (const p of ALL_POLICIES) assert.equal(p.enforcementLevel, p === tierRequirements ? "advisory" : "mandatory", p.name);
+  });
+
+  const cases: [StackValidationPolicy, string, () => ReturnType<typeof stack>, RegExp][] = [
+    [syncPreservesPermissions, "-p dropped from the script", () => editFile(stack(), /^sync-/, (t) => t.replace("-rtlpH", "-rtlH")), /without -p/],
+    [syncPreservesPermissions, "-p dropped only in the copied asset (override)", () => editFile(stack(), /^sync-/, (t) => t.replace("-rtlpH", "-rtlH"), "asset"), /without -p/],
+    [syncPreservesPermissions, "--chmod added", () => editFile(stack(), /^sync-/, (t) => t.replace("--safe-links", "--safe-links --chmod=Da+rx")), /overrides upstream permissions/],
+    [syncPreservesPermissions, "rsync transfer removed", () => editFile(stack(), /^sync-/, (t) => t.replace(/^rsync -rtlpH.*$/m, "true")), /no rsync transfer/],
+    [syncSafetyFlags, "-H dropped", () => editFile(stack(), /^sync-/, (t) => t.replace("-rtlpH", "-rtlp")), /-H\/--hard-links/],
+    [syncSafetyFlags, "--delay-updates dropped", () => editFile(stack(), /^sync-/, (t) => t.replace(" --delay-updates", "")), /--delay-updates/],
+    [syncSafetyFlags, "--delete-after becomes --delete-during", () => editFile(stack(), /^sync-/, (t) => t.replace("--delete-after", "--delete-during")), /--delete-after or --delete-delay/],
+    [syncSafetyFlags, "--safe-links dropped", () => editFile(stack(), /^sync-/, (t) => t.replace(" --safe-links", "")), /--safe-links/],
+    [syncSafetyFlags, "--numeric-ids dropped", () => editFile(stack(), /^sync-/, (t) => t.replace(" --numeric-ids", "")), /--numeric-ids/],
+    [rsyncdPublicModuleUnprivileged, "config: rsync identity in the mirror group", () => editNode(stack(), (n) => (n.accounts.rsync.group = "mirror")), /privileged or the mirror's/],
+    [rsyncdPublicModuleUnprivileged, "file: uid = root", () => editFile(stack(), /^rsyncd-public\.conf$/, (t) => t.replace("uid = nobody", "uid = root")), /uid root/],
+    [rsyncdPublicModuleUnprivileged, "file: gid = mirror", () => editFile(stack(), /^rsyncd-public\.conf$/, (t) => t.replace("gid = nogroup", "gid = mirror")), /gid mirror/],
+    [rsyncdPublicModuleUnprivileged, "file: ignore nonreadable = no", () => editFile(stack(), /^rsyncd-public\.conf$/, (t) => t.replace("ignore nonreadable = yes", "ignore nonreadable = no")), /ignore nonreadable/],
+    [rsyncdPublicModuleUnprivileged, "file: module-level uid override", () => editFile(stack(), /^rsyncd-public\.conf$/, (t) => t.replace("    path = /srv/mirror/fedora", "    path = /srv/mirror/fedora\n    uid = mirror")), /uid mirror/],
+    [rsyncdPublicModuleUnprivileged, "file: private module's auth dropped (relaxed identity)", () => editFile(stack(), /^rsyncd-private\.conf$/, (t) => t.replace(/^\s+auth users = .*$/m, "")), /gid mirror/],
+    [rsyncdPrivateModuleRestricted, "config: hosts allow *", () => editNode(stack(), (n) => (n.rsync.private.hostsAllow = ["*"])), /open to everyone/],
+    [rsyncdPrivateModuleRestricted, "config: same port as public", () => editNode(stack(), (n) => (n.rsync.private.port = 873)), /shares port 873/],
+    [rsyncdPrivateModuleRestricted, "config: no users", () => editNode(stack(), (n) => (n.rsync.private.users = [])), /no authenticated users/],
+    [rsyncdPrivateModuleRestricted, "file: list = yes", () => editFile(stack(), /^rsyncd-private\.conf$/, (t) => t.replace("list = no", "list = yes")), /is listed/],
+    [rsyncdPrivateModuleRestricted, "file: hosts allow removed", () => editFile(stack(), /^rsyncd-private\.conf$/, (t) => t.replace(/^hosts allow = .*$/m, "")), /hosts allow is missing/],
+    [rsyncdPrivateModuleRestricted, "file: hosts allow 0.0.0.0/0", () => editFile(stack(), /^rsyncd-private\.conf$/, (t) => t.replace(/^hosts allow = .*$/m, "hosts allow = 0.0.0.0/0")), /open/],
+    [rsyncdPrivateModuleRestricted, "file: secrets file removed", () => editFile(stack(), /^rsyncd-private\.conf$/, (t) => t.replace(/^secrets file = .*$/m, "")), /without a secrets file/],
+    [rsyncdPrivateModuleRestricted, "file: on the public port", () => editFile(stack(), /^rsyncd-private\.conf$/, (t) => t.replace("port = 874", "port = 873")), /public daemon's port/],
+    [webServerUnprivileged, "config: http account is root", () => editNode(stack(), (n) => (n.accounts.http.user = "root")), /root, the mirror account/],
+    [webServerUnprivileged, "config: http group is the mirror group", () => editNode(stack(), (n) => (n.accounts.http.group = "mirror")), /mirror group/],
+    [webServerUnprivileged, "unit: User=mirror", () => editFile(stack(), /^mirrorkit-web\.service$/, (t) => t.replace("User=mirror-http", "User=mirror")), /runs as mirror/],
+    [webServerUnprivileged, "unit: no User= (root)", () => editFile(stack(), /^mirrorkit-web\.service$/, (t) => t.replace(/^User=.*\n/m, "")), /root \(no User=\)/],
+    [webServerUnprivileged, "unit: SupplementaryGroups=mirror", () => editFile(stack(), /^mirrorkit-web\.service$/, (t) => t.replace("Group=mirror-http", "Group=mirror-http\nSupplementaryGroups=mirror")), /group mirror/],
+    [webServerUnprivileged, "nginx.conf: user root", () => editFile(stack(), /^nginx\.conf$/, (t) => t.replace("worker_processes auto;", "user root;\nworker_processes auto;")), /user root/],
+    [identitiesDistinct, "http is the rsync account", () => editNode(stack(), (n) => (n.accounts.http.user = "nobody")), /both "nobody"/],
+    [identitiesDistinct, "sync runs as the web account", () => editNode(stack(), (n) => (n.accounts.mirror.user = "mirror-http")), /both "mirror-http"/],
+    [publicPathsInsideTree, "nginx root /etc", () => editFile(stack(), /^nginx\.conf$/, (t) => t.replace("root /srv/mirror;", "root /etc;")), /publishes \/etc/],
+    [publicPathsInsideTree, "nginx alias to /", () => editFile(stack(), /^nginx\.conf$/, (t) => t.replace("autoindex on;", "autoindex on;\n        location /all/ { alias /; }")), /publishes \//],
+    [publicPathsInsideTree, "rsync module path /", () => editFile(stack(), /^rsyncd-public\.conf$/, (t) => t.replace("path = /srv/mirror/fedora", "path = /")), /outside the mirror tree/],
+    [publicPathsInsideTree, "rsync module path with ..", () => editFile(stack(), /^rsyncd-public\.conf$/, (t) => t.replace("path = /srv/mirror/fedora", "path = /srv/mirror/../../etc")), /outside the mirror tree/],
+    [publicPathsInsideTree, "config: module path absolute", () => editNode(stack(), (n) => (n.rsync.modules[0].path = "/etc")), /leaves the tree/],
+    [tierRequirements, "daily sync", () => editNode(stack(), (n) => (n.sync[0].schedule = "daily")), /less than hourly/],
+    [tierRequirements, "no data volume", () => editNode(stack(), (n) => (n.volumes = [])), /no dedicated data volume/],
+    [tierRequirements, "tier 2 without HTTPS", () => editNode(stack(), (n) => delete n.web.tls), /HTTPS/],
+    [tierRequirements, "keepalive 60 s", () => editNode(stack(), (n) => (n.web.keepaliveTimeoutSeconds = 60)), /keepalive timeout 60s/],
+  ];
+
+  for (const [policy, title, make, expected] of cases) {
+    it(`${policy.name} rejects: ${title}`, async () => {
+      const found = await violations(policy, make());
+      assert.ok(found.length > 0, "no violation reported");
+      assert.ok(found.some((m) => expected.test(m)), `expected ${expected}, got:\n${found.join("\n")}`);
+    });
+  }
+
+  it("reads OnCalendar hour fields", () => {
+    for (const s of ["hourly", "*:05", "*:0/15", "*-*-* *:00:00"]) assert.ok(firesHourlyOrMore(s), s);
+    for (const s of ["daily", "*-*-* 08,14:10", "Mon 04:00"]) assert.ok(!firesHourlyOrMore(s), s);
+  });
+});
