@@ -2,6 +2,7 @@
 import * as pulumi from "@pulumi/pulumi";
 import { ConfigError, parseNodeConfig, type NodeConfig } from "./components/config";
 import { MirrorNode } from "./components/mirror-node";
+import { useTemplateOverrides } from "./components/render/templates";
 
 // Read raw: the object may hold secret leaves (passwords); MirrorNode keeps
 // them secret in every resource and redacts them from component args.
@@ -24,6 +25,7 @@ try {
   throw err;
 }
 
+useTemplateOverrides(node.templateDir === undefined ? undefined : `${process.cwd()}/${node.templateDir}`);
 const mirror = new MirrorNode(node.name, node);
 
 export const endpoints = mirror.endpoints;

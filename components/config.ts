@@ -190,6 +190,8 @@ export const NodeConfigSchema = z
     rsync: RsyncSchema.default({ port: 873, maxConnections: 50, modules: [] }),
     sync: z.array(SyncModuleSchema).default([]),
     bitflips: z.array(BitflipSchema).default([]),
+    /** A directory of template overrides, relative to the project: <dir>/<name> replaces templates/<name>. */
+    templateDir: z.string().min(1).optional(),
   })
   .strict()
   .superRefine((node, ctx) => {

@@ -9,17 +9,24 @@ export type Connection = command.types.input.remote.ConnectionArgs;
 
 /**
  * Builds connection args from validated host config. A key path is resolved
- * against the project directory and read now, so a missing key fails before
- * any remote command runs.
+ * against the project directory (a leading ~ against $HOME) and read now, so
+ * a missing key fails `up` before any remote command runs. A preview touches
+ * no host, so there it is only a warning (policy checks need no key).
  */
 export function connectionFor(host: HostConfig, projectDir = process.cwd()): pulumi.Output<Connection> {
   let key: pulumi.Input<string>;
   if (host.privateKeyPath !== undefined) {
-    const file = path.resolve(projectDir, host.privateKeyPath);
-    if (!fs.existsSync(file)) {
-      throw new Error(`host.privateKeyPath: no such file: ${file}`);
+    const file = host.privateKeyPath.startsWith("~/")
+      ? path.join(process.env.HOME ?? "/", host.privateKeyPath.slice(2))
+      : path.resolve(projectDir, host.privateKeyPath);
+    if (fs.existsSync(file)) {
+      key = fs.readFileSync(file, "utf8");
+    } else if (pulumi.runtime.isDryRun()) {
+      void pulumi.log.warn(`host.privateKeyPath: no such file: ${file} (fine for a preview; \`up\` needs it)`);
+      key = "";
+    } else {
+      throw new pulumi.RunError(`host.privateKeyPath: no such file: ${file}`);
     }
-    key = fs.readFileSync(file, "utf8");
   } else {
     key = host.privateKey ?? "";
   }

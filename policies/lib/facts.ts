@@ -43,9 +43,17 @@ function isRecord(v: unknown): v is Record<string, unknown> {
   return typeof v === "object" && v !== null;
 }
 
+/** The policy SDK hands props through checking proxies; promises must be awaited unwrapped. */
+function unproxy(v: unknown): unknown {
+  if (isRecord(v) && (v as Record<string, unknown>).__isSpecialProxy === true) {
+    return (v as Record<string, unknown>).__getSpecialProxyTarget;
+  }
+  return v;
+}
+
 async function assetText(source: unknown): Promise<string | undefined> {
   if (!isRecord(source)) return undefined;
-  const text = (source as { text?: unknown }).text;
+  const text = unproxy((source as { text?: unknown }).text);
   if (typeof text === "string") return text;
   if (text instanceof Promise) {
     const resolved: unknown = await text;
