@@ -53,10 +53,13 @@ export function nodeEndpoints(node: NodeConfig): MirrorNodeEndpoints {
 
 export class MirrorNode extends pulumi.ComponentResource {
   readonly endpoints: MirrorNodeEndpoints;
+  /** The node's effective config (defaults filled, secrets redacted): for policies and downstream stacks. */
+  readonly node: NodeConfig;
 
   constructor(name: string, args: NodeConfig, opts?: pulumi.ComponentResourceOptions) {
     // Args reach the state and policies: secrets are redacted there.
     super("mirrorkit:node:MirrorNode", name, redactSecrets(args), opts);
+    this.node = redactSecrets(args);
     const connection = connectionFor(args.host);
     const mine = { parent: this };
 
@@ -108,6 +111,7 @@ export class MirrorNode extends pulumi.ComponentResource {
     }
 
     this.endpoints = nodeEndpoints(args);
-    this.registerOutputs({ endpoints: this.endpoints });
+    // Stack policies see components by these outputs (args reach only resource policies).
+    this.registerOutputs({ endpoints: this.endpoints, node: this.node });
   }
 }

@@ -3,11 +3,10 @@
 // and masked so only the kit's config serves the tree.
 import * as pulumi from "@pulumi/pulumi";
 import type { AccountsConfig, WebConfig } from "./config";
-import { KIT_CONFIG_DIR } from "./connection";
 import type { Connection } from "./connection";
 import { RemoteFile } from "./remote-file";
 import { renderApacheConf, renderApacheUnit } from "./render/apache";
-import { renderNginxConf, renderNginxUnit, runtimeDirName, type WebModel } from "./render/nginx";
+import { renderNginxConf, renderNginxUnit, runtimeDirName, WEB_UNIT, webModel, type WebModel } from "./render/nginx";
 import { SystemdUnit } from "./systemd-unit";
 
 export interface WebServerArgs {
@@ -19,7 +18,7 @@ export interface WebServerArgs {
   serverName: string;
 }
 
-export const WEB_UNIT = "mirrorkit-web.service";
+export { WEB_UNIT };
 
 export class WebServer extends pulumi.ComponentResource {
   readonly unitName: string;
@@ -30,14 +29,7 @@ export class WebServer extends pulumi.ComponentResource {
     this.unitName = WEB_UNIT;
     this.httpPort = args.web.httpPort;
 
-    const model: WebModel = {
-      web: args.web,
-      mirrorRoot: args.mirrorRoot,
-      user: args.accounts.http.user,
-      group: args.accounts.http.group,
-      unitName: WEB_UNIT,
-      configPath: args.web.server === "nginx" ? `${KIT_CONFIG_DIR}/nginx/nginx.conf` : `${KIT_CONFIG_DIR}/apache/httpd.conf`,
-    };
+    const model: WebModel = webModel(args);
     const rt = runtimeDirName(WEB_UNIT);
     // Checked with the real binary before it replaces the working file.
     const prepare = `install -d -m 0755 /run/${rt} /var/log/${rt}`;

@@ -9,6 +9,21 @@ export const BINARY_EXTENSIONS = [
   "squashfs", "xz", "zst", "gz", "bz2", "tar", "apk",
 ] as const;
 
+/** The kit's web server unit, whichever server runs in it. */
+export const WEB_UNIT = "mirrorkit-web.service";
+
+/** The web server's model from node config (shared by WebServer and `npm run render`). */
+export function webModel(node: { web: WebConfig; mirrorRoot: string; accounts: { http: { user: string; group: string } } }): WebModel {
+  return {
+    web: node.web,
+    mirrorRoot: node.mirrorRoot,
+    user: node.accounts.http.user,
+    group: node.accounts.http.group,
+    unitName: WEB_UNIT,
+    configPath: node.web.server === "nginx" ? "/etc/mirrorkit/nginx/nginx.conf" : "/etc/mirrorkit/apache/httpd.conf",
+  };
+}
+
 export interface WebModel {
   web: WebConfig;
   mirrorRoot: string;

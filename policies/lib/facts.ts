@@ -71,8 +71,10 @@ export async function collectFacts(resources: PolicyResource[]): Promise<StackFa
   const nodes: NodeFacts[] = [];
   const files: FileFacts[] = [];
   for (const r of resources) {
-    if (r.type === "mirrorkit:node:MirrorNode" && isRecord(r.props.accounts)) {
-      nodes.push({ ...(r.props as Omit<NodeFacts, "urn">), urn: r.urn });
+    if (r.type === "mirrorkit:node:MirrorNode") {
+      // Stack policies see a component's registered outputs: MirrorNode's `node`.
+      const node = isRecord(r.props.node) ? r.props.node : r.props;
+      if (isRecord(node.accounts)) nodes.push({ ...(node as unknown as Omit<NodeFacts, "urn">), urn: r.urn });
     } else if (r.type === "mirrorkit:host:RemoteFile" && typeof r.props.path === "string" && typeof r.props.content === "string") {
       files.push({ urn: r.urn, file: r.props.path, base: r.props.path.split("/").pop()!, content: r.props.content });
     } else if (r.type === "command:remote:CopyToRemote" && typeof r.props.remotePath === "string") {

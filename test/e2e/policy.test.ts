@@ -41,11 +41,15 @@ describe("policy pack through the real CLI", { timeout: 10 * MINUTES }, () => {
     }
   });
 
-  it("a safe stack passes preview with the policy pack", async () => {
-    const r = await preview("e2e-policy-safe", safeNode());
+  it("a safe stack passes preview; advisory guidance on the node's config is shown", async () => {
+    // Without HTTPS: allowed, but the tier guidance (read from the node's config) says so.
+    const { web: _tls, ...node } = safeNode();
+    const r = await preview("e2e-policy-safe", node);
     assert.equal(r.code, 0, r.stdout + r.stderr);
     assert.match(r.stdout, /mirrorkit@v/, "the pack ran");
     assert.doesNotMatch(r.stdout, /mandatory/);
+    assert.match(r.stdout, /\[advisory\]\s+mirrorkit-tier-requirements\s+\(mirrorkit:node:MirrorNode: policy-check\)/);
+    assert.match(r.stdout, /tier-2 mirrors serve HTTPS as well as HTTP; set web\.tls/);
   });
 
   it("an unsafe stack (template override without -p) is rejected, naming the policy", async () => {

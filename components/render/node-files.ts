@@ -1,0 +1,55 @@
+// Every file a node installs, rendered from its config without touching a
+// host: the same model functions the components use. Secret files carry a
+// placeholder, never the secret.
+import type { NodeConfig } from "../config";
+import { renderApacheConf, renderApacheUnit } from "./apache";
+import { bitflipModel, renderBitflipService, renderBitflipTimer } from "./bitflip";
+import { renderNginxConf, renderNginxUnit, webModel } from "./nginx";
+import { renderRsyncdConf, renderRsyncdUnit, rsyncdModels } from "./rsync";
+import { renderSyncExcludes, renderSyncScript, renderSyncService, renderSyncTimer, syncModel } from "./sync";
+import { mountUnitName, renderMountUnit } from "./systemd";
+
+export interface RenderedFile {
+  path: string;
+  content: string;
+  mode: string;
+}
+
+const SECRET_PLACEHOLDER = "# (secret: rendered on the host from Pulumi secret config)\n";
+
+export function nodeFiles(node: NodeConfig): RenderedFile[] {
+  const files: RenderedFile[] = [];
+  const add = (path: string, content: string, mode = "0644") => files.push({ path, content, mode });
+  const unit = (name: string, content: string) => add(`/etc/systemd/system/${name}`, content);
+
+  for (const v of node.volumes) {
+    unit(mountUnitName(v.mountPoint), renderMountUnit({ device: v.device, mountPoint: v.mountPoint, fsType: v.fsType }));
+  }
+  const web = webModel(node);
+  if (node.web.server === "nginx") {
+    add(web.configPath, renderNginxConf(web));
+    unit(web.unitName, renderNginxUnit(web));
+  } else {
+    add(web.configPath, renderApacheConf(web, node.host.address));
+    unit(web.unitName, renderApacheUnit(web));
+  }
+  for (const m of rsyncdModels(node, "/etc/mirrorkit")) {
+    add(m.configPath, renderRsyncdConf(m));
+    if (m.instance === "private") add(m.secretsPath, SECRET_PLACEHOLDER, "0600");
+    unit(m.unitName, renderRsyncdUnit(m));
+  }
+  for (const job of node.sync) {
+    const m = syncModel(node, job);
+    add(m.scriptPath, renderSyncScript(m), "0755");
+    add(m.excludePath, renderSyncExcludes(m));
+    if (job.password !== undefined) add(m.passwordPath, SECRET_PLACEHOLDER, "0600");
+    unit(m.unitName, renderSyncService(m));
+    unit(m.timerName, renderSyncTimer(m));
+  }
+  for (const flip of node.bitflips) {
+    const m = bitflipModel(node, flip);
+    unit(m.unitName, renderBitflipService(m));
+    unit(m.timerName, renderBitflipTimer(m));
+  }
+  return files;
+}
