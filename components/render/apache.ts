@@ -1,7 +1,7 @@
 // Apache httpd configuration of a mirror node: the same behaviour as the
 // nginx one, with mod_qos (packaged by Debian) for the per-address limit.
-import { BINARY_EXTENSIONS, runtimeDirName, tlsFields, type WebModel } from "./nginx";
-import { HEADER, renderServiceUnit } from "./systemd";
+import { BINARY_EXTENSIONS, renderWebUnit, runtimeDirName, tlsFields, type WebModel } from "./nginx";
+import { HEADER } from "./systemd";
 import { renderTemplate } from "./templates";
 
 /** Debian 12 amd64's libpcre3, which mod_qos needs loaded (package libpcre3). */
@@ -48,26 +48,10 @@ export function renderApacheConf(m: WebModel, serverName = "localhost"): string 
 }
 
 export function renderApacheUnit(m: WebModel): string {
-  const dir = runtimeDirName(m.unitName);
   const httpd = `/usr/sbin/apache2 -f ${m.configPath}`;
-  return renderServiceUnit({
-    description: `mirrorkit web server (Apache httpd) for ${m.mirrorRoot}`,
-    unit: ["After=network-online.target", "Wants=network-online.target", `RequiresMountsFor=${m.mirrorRoot}`],
-    service: [
-      "Type=exec",
-      `User=${m.user}`,
-      `Group=${m.group}`,
-      `ExecStartPre=${httpd} -t`,
-      `ExecStart=${httpd} -DFOREGROUND`,
-      `ExecReload=${httpd} -k graceful`,
-      "KillMode=mixed",
-      "Restart=on-failure",
-      `RuntimeDirectory=${dir}`,
-      `LogsDirectory=${dir}`,
-      "AmbientCapabilities=CAP_NET_BIND_SERVICE",
-      "CapabilityBoundingSet=CAP_NET_BIND_SERVICE",
-      "RestrictAddressFamilies=AF_INET AF_INET6 AF_UNIX",
-      "LimitNOFILE=65536",
-    ],
+  return renderWebUnit(m, "Apache httpd", {
+    check: `${httpd} -t`,
+    start: `${httpd} -DFOREGROUND`,
+    reload: `${httpd} -k graceful`,
   });
 }

@@ -62,19 +62,22 @@ export function renderNginxConf(m: WebModel): string {
   });
 }
 
-export function renderNginxUnit(m: WebModel): string {
+/**
+ * The kit's web server unit, for either server: non-root as the http account,
+ * binding low ports with that one capability, its own runtime and log dirs.
+ */
+export function renderWebUnit(m: WebModel, server: string, exec: { check: string; start: string; reload: string }): string {
   const dir = runtimeDirName(m.unitName);
-  const nginx = `/usr/sbin/nginx -c ${m.configPath} -e stderr`;
   return renderServiceUnit({
-    description: `mirrorkit web server (nginx) for ${m.mirrorRoot}`,
+    description: `mirrorkit web server (${server}) for ${m.mirrorRoot}`,
     unit: ["After=network-online.target", "Wants=network-online.target", `RequiresMountsFor=${m.mirrorRoot}`],
     service: [
       "Type=exec",
       `User=${m.user}`,
       `Group=${m.group}`,
-      `ExecStartPre=${nginx} -t -q`,
-      `ExecStart=${nginx} -g 'daemon off;'`,
-      "ExecReload=/bin/kill -HUP $MAINPID",
+      `ExecStartPre=${exec.check}`,
+      `ExecStart=${exec.start}`,
+      `ExecReload=${exec.reload}`,
       "KillMode=mixed",
       "Restart=on-failure",
       `RuntimeDirectory=${dir}`,
@@ -85,5 +88,14 @@ export function renderNginxUnit(m: WebModel): string {
       "RestrictAddressFamilies=AF_INET AF_INET6 AF_UNIX",
       "LimitNOFILE=65536",
     ],
+  });
+}
+
+export function renderNginxUnit(m: WebModel): string {
+  const nginx = `/usr/sbin/nginx -c ${m.configPath} -e stderr`;
+  return renderWebUnit(m, "nginx", {
+    check: `${nginx} -t -q`,
+    start: `${nginx} -g 'daemon off;'`,
+    reload: "/bin/kill -HUP $MAINPID",
   });
 }

@@ -4,7 +4,7 @@ import { describe, it, before } from "node:test";
 import assert from "node:assert/strict";
 import { registered, settle } from "../lib/mocks";
 import { MirrorNode } from "../../components/mirror-node";
-import { renderNginxConf } from "../../components/render/nginx";
+import { renderNginxConf, webModel } from "../../components/render/nginx";
 import { nodeConfig } from "../lib/fixtures";
 
 describe("MirrorNode resource graph", () => {
@@ -51,17 +51,7 @@ describe("MirrorNode resource graph", () => {
     assert.ok(copy);
     // Under mocks the asset's text is still a promise.
     const source = copy.inputs.source as { text?: Promise<string> };
-    assert.equal(
-      await source.text,
-      renderNginxConf({
-        web: node.web,
-        mirrorRoot: node.mirrorRoot,
-        user: node.accounts.http.user,
-        group: node.accounts.http.group,
-        unitName: "mirrorkit-web.service",
-        configPath: "/etc/mirrorkit/nginx/nginx.conf",
-      }),
-    );
+    assert.equal(await source.text, renderNginxConf(webModel(node)));
   });
 
   it("validates the staged config before moving it into place", () => {

@@ -3,20 +3,12 @@ import { describe, it } from "node:test";
 import assert from "node:assert/strict";
 import * as fs from "node:fs";
 import * as path from "node:path";
-import { renderNginxConf, renderNginxUnit, runtimeDirName, type WebModel } from "../../components/render/nginx";
+import { renderNginxConf, renderNginxUnit, runtimeDirName, webModel, type WebModel } from "../../components/render/nginx";
 import { nodeConfig } from "../lib/fixtures";
 import { exposure, sh, tmpDir } from "../lib/tools";
 
 function model(web: Record<string, unknown>, mirrorRoot = "/srv/mirror"): WebModel {
-  const node = nodeConfig({ web, mirrorRoot });
-  return {
-    web: node.web,
-    mirrorRoot: node.mirrorRoot,
-    user: node.accounts.http.user,
-    group: node.accounts.http.group,
-    unitName: "mirrorkit-web.service",
-    configPath: "/etc/mirrorkit/nginx/nginx.conf",
-  };
+  return webModel(nodeConfig({ web, mirrorRoot }));
 }
 
 const matrix: [string, Record<string, unknown>, string?][] = [
