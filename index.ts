@@ -1,31 +1,71 @@
 // The Pulumi program: one mirror node from the stack's `mirrorkit:node` config.
 import * as pulumi from "@pulumi/pulumi";
 import { ConfigError, parseNodeConfig, type NodeConfig } from "./components/config";
+import { downstreamCredentials, downstreamInfo, withUpstreamStack, type DownstreamInfo } from "./components/downstream";
 import { MirrorNode } from "./components/mirror-node";
 import { useTemplateOverrides } from "./components/render/templates";
 
-// Read raw: the object may hold secret leaves (passwords); MirrorNode keeps
-// them secret in every resource and redacts them from component args.
-const raw = pulumi.runtime.getConfig("mirrorkit:node");
-if (raw === undefined) {
-  throw new Error('missing stack config "mirrorkit:node" (see stacks/Pulumi.local.yaml for an example)');
-}
-let parsed: unknown;
-try {
-  parsed = JSON.parse(raw);
-} catch {
-  throw new Error('stack config "mirrorkit:node" must be an object');
-}
-let node: NodeConfig;
-try {
-  node = parseNodeConfig(parsed);
-} catch (err) {
-  // A clean message naming each bad field, no stack trace; nothing has run yet.
-  if (err instanceof ConfigError) throw new pulumi.RunError(err.message);
-  throw err;
+function parse(raw: unknown): NodeConfig {
+  try {
+    return parseNodeConfig(raw);
+  } catch (err) {
+    // A clean message naming each bad field, no stack trace; nothing has run yet.
+    if (err instanceof ConfigError) throw new pulumi.RunError(err.message);
+    throw err;
+  }
 }
 
-useTemplateOverrides(node.templateDir === undefined ? undefined : `${process.cwd()}/${node.templateDir}`);
-const mirror = new MirrorNode(node.name, node);
+/** Reads the raw object: it may hold secret leaves, which MirrorNode keeps secret everywhere. */
+function rawConfig(): Record<string, unknown> {
+  const raw = pulumi.runtime.getConfig("mirrorkit:node");
+  if (raw === undefined) {
+    throw new pulumi.RunError('missing stack config "mirrorkit:node" (see stacks/Pulumi.local.yaml for an example)');
+  }
+  try {
+    return JSON.parse(raw) as Record<string, unknown>;
+  } catch {
+    throw new pulumi.RunError('stack config "mirrorkit:node" must be an object');
+  }
+}
 
-export const endpoints = mirror.endpoints;
+/** A tier 2: its upstream host, modules and password from the tier-1 stack's outputs. */
+async function resolveUpstreamStack(raw: Record<string, unknown>, node: NodeConfig): Promise<NodeConfig> {
+  const ref = node.upstreamStack;
+  if (!ref) return node;
+  const tier1 = new pulumi.StackReference(`upstream-${node.name}`, { name: ref.name });
+  let info: DownstreamInfo | undefined;
+  let passwords: Record<string, string> = {};
+  try {
+    info = (await tier1.getOutputDetails("downstream")).value as DownstreamInfo | undefined;
+    const creds = await tier1.getOutputDetails("downstreamCredentials");
+    passwords = (creds.secretValue ?? creds.value ?? {}) as Record<string, string>;
+  } catch (err) {
+    info = undefined;
+    if (!pulumi.runtime.isDryRun()) throw new pulumi.RunError(`upstreamStack.name: cannot read stack "${ref.name}": ${String(err)}`);
+  }
+  if (!info) {
+    const problem = `upstreamStack.name: stack "${ref.name}" exports no "downstream" (a tier 1 with rsync.private, deployed first)`;
+    if (!pulumi.runtime.isDryRun()) throw new pulumi.RunError(problem);
+    // A preview (e.g. the policy check in CI) still shows everything else.
+    void pulumi.log.warn(`${problem}; this preview uses a placeholder upstream`);
+    return parse(withUpstreamStack(raw, { rsync: "rsync://tier1-not-deployed:874", modules: {} }, ref.user, "placeholder-password"));
+  }
+  const password = passwords[ref.user];
+  if (password === undefined) {
+    throw new pulumi.RunError(`upstreamStack.user: "${ref.user}" is not one of ${ref.name}'s rsync.private.users`);
+  }
+  return parse(withUpstreamStack(raw, info, ref.user, password));
+}
+
+export = async () => {
+  const raw = rawConfig();
+  const node = await resolveUpstreamStack(raw, parse(raw));
+  useTemplateOverrides(node.templateDir === undefined ? undefined : `${process.cwd()}/${node.templateDir}`);
+  const mirror = new MirrorNode(node.name, node);
+
+  const downstream = downstreamInfo(node);
+  return {
+    endpoints: mirror.endpoints,
+    ...(downstream ? { downstream, downstreamCredentials: pulumi.secret(downstreamCredentials(node)) } : {}),
+  };
+};

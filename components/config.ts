@@ -1,6 +1,7 @@
 // The stack config schema: the one place input is validated and the one
 // place defaults live. Components take the parsed, fully-defaulted types.
 import { z } from "zod";
+import { PRESETS, PRESET_NAMES } from "./presets";
 
 const name = z
   .string()
@@ -164,15 +165,77 @@ export const BitflipSchema = z
   })
   .strict();
 
-export const NodeConfigSchema = z
+type ParsedNode = z.output<typeof NodeBaseSchema>;
+
+/**
+ * Expands the distro preset: sync jobs when none are given, public rsync
+ * modules for a tier 1 when none are given, and the disk need when unset.
+ * Explicit config always wins; defaults live here and in the schema only.
+ */
+function applyPreset(node: ParsedNode): Omit<ParsedNode, "diskNeedGiB"> & { diskNeedGiB: number } {
+  const d = node.distro;
+  if (!d) return { ...node, diskNeedGiB: node.diskNeedGiB ?? 100 };
+  const preset = PRESETS[d.preset];
+  const upstream = (d.upstream ?? "rsync://unresolved-upstream-stack").replace(/\/+$/, "");
+  const sync =
+    node.sync.length > 0
+      ? node.sync
+      : preset.modules.map((m) => ({
+          name: m.name,
+          upstream: `${upstream}/${d.upstreamModules[m.name] ?? `${m.upstreamModule}${d.moduleSuffix}`}/`,
+          path: m.path,
+          schedule: preset.schedule[node.tier],
+          excludes: [...preset.excludes],
+          ...("checkFile" in preset ? { checkFile: preset.checkFile } : {}),
+          ...(d.user !== undefined ? { user: d.user, password: d.password } : {}),
+          timeoutSeconds: 6 * 3600,
+        }));
+  const modules =
+    node.rsync.modules.length > 0 || node.tier !== 1
+      ? node.rsync.modules
+      : preset.modules.map((m) => ({ name: m.name, path: m.path, comment: preset.title }));
+  return { ...node, sync, rsync: { ...node.rsync, modules }, diskNeedGiB: node.diskNeedGiB ?? preset.diskNeedGiB };
+}
+
+const NodeBaseSchema = z
   .object({
     name: z.string().regex(/^[a-z0-9][a-z0-9-]{0,62}$/, "lower-case letters, digits and '-'"),
     tier: z.union([z.literal(1), z.literal(2)]).default(2),
     region: z.string().min(1).default("local"),
     host: HostSchema,
     mirrorRoot: absolutePath.default("/srv/mirror"),
-    /** Free space the distro needs, for the size warning (GiB). */
-    diskNeedGiB: z.number().int().min(1).default(100),
+    /** A distro preset: fills sync jobs (and tier-1 public modules) when left empty. */
+    distro: z
+      .object({
+        preset: z.enum(PRESET_NAMES),
+        /**
+         * The upstream rsync server: rsync://host[:port] (tier 0 for a tier 1, a tier 1 for a
+         * tier 2). Filled from `upstreamStack` when that is set.
+         */
+        upstream: z.string().regex(/^rsync:\/\/[^\s/@]+\/?$/, "rsync://host[:port], without a module").optional(),
+        /** Appended to the preset's module names, e.g. "-tier" for a tier 1's private modules. */
+        moduleSuffix: z.string().regex(/^[A-Za-z0-9._-]*$/, "letters, digits, '.', '_' or '-'").default(""),
+        /** Per preset module, the upstream module to sync it from (e.g. a tier 1's private module). */
+        upstreamModules: z.record(moduleName, moduleName).default({}),
+        user: z.string().min(1).optional(),
+        password: z.string().min(1).optional(),
+      })
+      .strict()
+      .refine((d) => (d.user === undefined) === (d.password === undefined), {
+        message: "set both user and password, or neither",
+        path: ["password"],
+      })
+      .optional(),
+    /**
+     * A tier 2's upstream: the tier-1 stack (a StackReference name) whose private
+     * module it syncs from, and the tier user it authenticates as. Host, module
+     * names and the password (a secret) come from that stack's outputs.
+     */
+    upstreamStack: z.object({ name: z.string().min(1), user: z.string().min(1) }).strict().optional(),
+    /** The name clients use (DNS); default host.address. */
+    publicName: z.string().regex(/^[A-Za-z0-9.:-]+$/, "a host name or address").optional(),
+    /** Free space the distro needs, for the size warning (GiB); default from the preset, else 100. */
+    diskNeedGiB: z.number().int().min(1).optional(),
     volumes: z.array(VolumeSchema).default([]),
     accounts: AccountsSchema.default({
       mirror: { user: "mirror", group: "mirror" },
@@ -279,6 +342,15 @@ export const NodeConfigSchema = z
         }
       });
     }
+    if (node.upstreamStack && !node.distro) {
+      ctx.addIssue({ code: "custom", path: ["upstreamStack"], message: "needs distro.preset: the preset names the modules to sync" });
+    }
+    if (node.distro && node.distro.upstream === undefined && !node.upstreamStack && node.sync.length === 0) {
+      ctx.addIssue({ code: "custom", path: ["distro", "upstream"], message: "set distro.upstream, or upstreamStack for a tier 2" });
+    }
+    if (node.upstreamStack && node.tier !== 2) {
+      ctx.addIssue({ code: "custom", path: ["upstreamStack"], message: "only a tier 2 syncs from a tier-1 stack" });
+    }
     unique(node.sync, ["sync"], "sync module");
     unique(node.bitflips, ["bitflips"], "bitflip");
     unique(node.volumes, ["volumes"], "volume");
@@ -306,6 +378,8 @@ export const NodeConfigSchema = z
       }
     });
   });
+
+export const NodeConfigSchema = NodeBaseSchema.transform(applyPreset);
 
 export type HostConfig = z.output<typeof HostSchema>;
 export type AccountsConfig = z.output<typeof AccountsSchema>;
@@ -364,5 +438,6 @@ export function redactSecrets(node: NodeConfig): NodeConfig {
       },
     },
     sync: node.sync.map((s) => ({ ...s, password: s.password === undefined ? undefined : REDACTED })),
+    distro: node.distro && { ...node.distro, password: node.distro.password === undefined ? undefined : REDACTED },
   };
 }

@@ -38,7 +38,7 @@ export function nodePackages(node: NodeConfig): string[] {
 }
 
 export function nodeEndpoints(node: NodeConfig): MirrorNodeEndpoints {
-  const host = node.host.address;
+  const host = node.publicName ?? node.host.address;
   const withPort = (scheme: string, port: number, standard: number) =>
     `${scheme}://${host}${port === standard ? "" : `:${port}`}/`;
   return {

@@ -16,6 +16,8 @@ export interface PulumiOptions {
   env?: NodeJS.ProcessEnv;
   /** Fail (reject) on a non-zero exit; default true. */
   check?: boolean;
+  /** Standard input (e.g. a secret value, kept off the command line). */
+  input?: string;
 }
 
 export function pulumi(args: string[], opts: PulumiOptions = {}): Promise<PulumiResult> {
@@ -23,15 +25,16 @@ export function pulumi(args: string[], opts: PulumiOptions = {}): Promise<Pulumi
     const child = spawn("pulumi", [...args, "--non-interactive", "--color", "never"], {
       cwd: PROJECT_DIR,
       env: { ...process.env, ...opts.env },
-      stdio: ["ignore", "pipe", "pipe"],
+      stdio: [opts.input === undefined ? "ignore" : "pipe", "pipe", "pipe"],
     });
+    if (opts.input !== undefined) child.stdin?.end(opts.input);
     let stdout = "";
     let stderr = "";
-    child.stdout.on("data", (d: Buffer) => {
+    child.stdout!.on("data", (d: Buffer) => {
       stdout += d.toString();
       if (opts.stream) process.stdout.write(d);
     });
-    child.stderr.on("data", (d: Buffer) => {
+    child.stderr!.on("data", (d: Buffer) => {
       stderr += d.toString();
       if (opts.stream) process.stderr.write(d);
     });

@@ -8,6 +8,7 @@ import * as fs from "node:fs";
 import * as path from "node:path";
 import { bootNode, changeSummary, vmHost, writeStackFile, type E2eNode } from "../lib/e2e";
 import { startUpstream, type Upstream } from "../lib/upstream";
+import { keepaliveReuse, perAddressLimit } from "../lib/http";
 import { tmpDir } from "../lib/tools";
 
 const MINUTES = 60_000;
@@ -161,6 +162,17 @@ describe("complete node on a VM (real pulumi up)", { timeout: 40 * MINUTES }, ()
     const res = await fetch(node.url(80, `/${STAGED}`));
     assert.equal(res.status, 200);
     assert.equal(await res.text(), "unreleased\n");
+  });
+
+  it("the nginx node: keepalive reuses, and the connection past the per-address ISO limit is refused", async () => {
+    await node.vm.ssh("runuser -u mirror -- truncate -s 512M /srv/mirror/fedora/releases/41/big.iso");
+    const ka = await keepaliveReuse(node.vm.address, node.vm.ports[80], ["/fedora/releases/41/README", "/fedora/lastupdate"]);
+    assert.deepEqual(ka.statuses, [200, 200]);
+    assert.match(ka.connection, /keep-alive/i);
+    const probe = await perAddressLimit(node.url(80, "/fedora/releases/41/big.iso"), 6);
+    assert.deepEqual(probe.held, [200, 200, 200, 200, 200, 200]);
+    assert.equal(probe.extra, 503);
+    assert.equal((await fetch(node.url(80, "/fedora/releases/41/README"))).status, 200, "other files are not limited");
   });
 
   it("a second pulumi up changes nothing", async () => {

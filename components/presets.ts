@@ -1,0 +1,95 @@
+// Distro presets: what a mirror of each distribution syncs, from where, how
+// often and how much disk it needs, from the distributions' mirror guides
+// (shared/seeds: AOSC 000, distri 001, openSUSE 002, Parabola 003, Fedora 004).
+// A preset fills `sync` and (tier 1) `rsync.modules` when those are left
+// empty, and `diskNeedGiB` when unset; anything set explicitly wins.
+
+export interface PresetModule {
+  /** Key of the sync job and of the public rsync module that serves it. */
+  name: string;
+  /** The upstream's rsync module. */
+  upstreamModule: string;
+  /** Where it lives under mirrorRoot. */
+  path: string;
+}
+
+export interface DistroPreset {
+  /** Name shown as the public rsync module's comment. */
+  title: string;
+  description: string;
+  modules: PresetModule[];
+  excludes: string[];
+  /** Upstream file whose change means new content; rsync runs only then. */
+  checkFile?: string;
+  /** Recommended OnCalendar= schedule per tier. */
+  schedule: { 1: string; 2: string };
+  /** Space the full mirror needs (GiB), for the size warning. */
+  diskNeedGiB: number;
+}
+
+export const PRESETS = {
+  fedora: {
+    title: "Fedora",
+    description: "Fedora (004): fedora-enchilada, hardlinked tree; runs after 08:00 and 14:00 UTC and more",
+    modules: [{ name: "fedora", upstreamModule: "fedora-enchilada", path: "fedora" }],
+    excludes: [],
+    // quick-fedora-mirror's change detection: the module's file list.
+    checkFile: "fullfiletimelist-fedora",
+    schedule: { 1: "*:0/20", 2: "*:10" },
+    diskNeedGiB: 2048,
+  },
+  opensuse: {
+    title: "openSUSE",
+    description: "openSUSE (002): opensuse-full, with staged content on the stage server",
+    modules: [{ name: "opensuse", upstreamModule: "opensuse-full", path: "opensuse" }],
+    excludes: [],
+    schedule: { 1: "*:0/30", 2: "*:25" },
+    diskNeedGiB: 1024,
+  },
+  parabola: {
+    title: "Parabola GNU/Linux-libre",
+    description: "Parabola (003): tier-2 > 250 GB; check /lastupdate before syncing",
+    modules: [{ name: "parabola", upstreamModule: "repos", path: "parabola" }],
+    excludes: [],
+    checkFile: "lastupdate",
+    schedule: { 1: "*:0/15", 2: "*:05" },
+    diskNeedGiB: 250,
+  },
+  archlinux: {
+    title: "Arch Linux",
+    description: "Arch Linux: the tier-1 module, gated by lastupdate as Arch's own mirror role does",
+    modules: [{ name: "archlinux", upstreamModule: "archlinux", path: "archlinux" }],
+    excludes: [],
+    checkFile: "lastupdate",
+    schedule: { 1: "*:0/15", 2: "*:05" },
+    diskNeedGiB: 150,
+  },
+  aosc: {
+    title: "AOSC OS",
+    description: "AOSC OS (000): /anthon, 1.8 TiB in 2025, at least 2 TiB free",
+    modules: [{ name: "anthon", upstreamModule: "anthon", path: "anthon" }],
+    excludes: [],
+    schedule: { 1: "*:0/30", 2: "*:15" },
+    diskNeedGiB: 2048,
+  },
+  distri: {
+    title: "distri",
+    description: "distri (001): the distri module, at least every 24 hours, about 150 GiB",
+    modules: [{ name: "distri", upstreamModule: "distri", path: "distri" }],
+    excludes: [],
+    schedule: { 1: "*:0/30", 2: "*:35" },
+    diskNeedGiB: 150,
+  },
+  debian: {
+    title: "Debian",
+    description: "Debian: the archive, gated by the master trace file as ftpsync does",
+    modules: [{ name: "debian", upstreamModule: "debian", path: "debian" }],
+    excludes: [],
+    checkFile: "project/trace/master",
+    schedule: { 1: "*:0/20", 2: "*:40" },
+    diskNeedGiB: 4096,
+  },
+} as const satisfies Record<string, DistroPreset>;
+
+export type PresetName = keyof typeof PRESETS;
+export const PRESET_NAMES = Object.keys(PRESETS) as [PresetName, ...PresetName[]];
