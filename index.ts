@@ -2,6 +2,7 @@
 import * as pulumi from "@pulumi/pulumi";
 import { ConfigError, parseNodeConfig, type NodeConfig } from "./components/config";
 import { downstreamCredentials, downstreamInfo, withUpstreamStack, type DownstreamInfo } from "./components/downstream";
+import { DockerNode } from "./components/docker-node";
 import { MirrorNode } from "./components/mirror-node";
 import { useTemplateOverrides } from "./components/render/templates";
 
@@ -61,7 +62,7 @@ export = async () => {
   const raw = rawConfig();
   const node = await resolveUpstreamStack(raw, parse(raw));
   useTemplateOverrides(node.templateDir === undefined ? undefined : `${process.cwd()}/${node.templateDir}`);
-  const mirror = new MirrorNode(node.name, node);
+  const mirror = node.runtime === "docker" ? new DockerNode(node.name, node) : new MirrorNode(node.name, node);
 
   const downstream = downstreamInfo(node);
   return {

@@ -253,6 +253,17 @@ const NodeBaseSchema = z
     rsync: RsyncSchema.default({ port: 873, maxConnections: 50, modules: [] }),
     sync: z.array(SyncModuleSchema).default([]),
     bitflips: z.array(BitflipSchema).default([]),
+    /** Where the node runs: services on the host (systemd), or containers through Docker. */
+    runtime: z.enum(["host", "docker"]).default("host"),
+    docker: z
+      .object({
+        /** The Docker daemon: unix:///var/run/docker.sock, or ssh://root@host. */
+        daemon: z.string().min(1).default("unix:///var/run/docker.sock"),
+        /** Image name the kit builds from docker/Dockerfile. */
+        image: z.string().min(1).default("mirrorkit/node:latest"),
+      })
+      .strict()
+      .optional(),
     /** A directory of template overrides, relative to the project: <dir>/<name> replaces templates/<name>. */
     templateDir: z.string().min(1).optional(),
   })
@@ -350,6 +361,15 @@ const NodeBaseSchema = z
     }
     if (node.upstreamStack && node.tier !== 2) {
       ctx.addIssue({ code: "custom", path: ["upstreamStack"], message: "only a tier 2 syncs from a tier-1 stack" });
+    }
+    if (node.runtime === "docker") {
+      // Containers serve the tree; syncing and disks stay with the host runtime.
+      for (const key of ["sync", "bitflips", "volumes"] as const) {
+        if (node[key].length > 0) {
+          ctx.addIssue({ code: "custom", path: [key], message: `not supported by runtime "docker" (use runtime "host")` });
+        }
+      }
+      if (node.distro) ctx.addIssue({ code: "custom", path: ["distro"], message: `not supported by runtime "docker" (it fills sync jobs)` });
     }
     unique(node.sync, ["sync"], "sync module");
     unique(node.bitflips, ["bitflips"], "bitflip");

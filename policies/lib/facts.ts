@@ -71,12 +71,19 @@ export async function collectFacts(resources: PolicyResource[]): Promise<StackFa
   const nodes: NodeFacts[] = [];
   const files: FileFacts[] = [];
   for (const r of resources) {
-    if (r.type === "mirrorkit:node:MirrorNode") {
+    if (r.type === "mirrorkit:node:MirrorNode" || r.type === "mirrorkit:docker:DockerNode") {
       // Stack policies see a component's registered outputs: MirrorNode's `node`.
       const node = isRecord(r.props.node) ? r.props.node : r.props;
       if (isRecord(node.accounts)) nodes.push({ ...(node as unknown as Omit<NodeFacts, "urn">), urn: r.urn });
     } else if (r.type === "mirrorkit:host:RemoteFile" && typeof r.props.path === "string" && typeof r.props.content === "string") {
       files.push({ urn: r.urn, file: r.props.path, base: r.props.path.split("/").pop()!, content: r.props.content });
+    } else if (r.type === "docker:index/container:Container" && Array.isArray(r.props.uploads)) {
+      // The Docker runtime's containers carry the same rendered files as uploads.
+      for (const u of r.props.uploads as { file?: unknown; content?: unknown }[]) {
+        if (typeof u.file === "string" && typeof u.content === "string") {
+          files.push({ urn: r.urn, file: `${r.name}:${u.file}`, base: u.file.split("/").pop()!, content: u.content });
+        }
+      }
     } else if (r.type === "command:remote:CopyToRemote" && typeof r.props.remotePath === "string") {
       const content = await assetText(r.props.source);
       if (content !== undefined) {

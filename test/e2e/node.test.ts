@@ -7,6 +7,7 @@ import { spawnSync } from "node:child_process";
 import * as fs from "node:fs";
 import * as path from "node:path";
 import { bootNode, changeSummary, vmHost, writeStackFile, type E2eNode } from "../lib/e2e";
+import { pulumi } from "../../scripts/lib/pulumi";
 import { startUpstream, type Upstream } from "../lib/upstream";
 import { keepaliveReuse, perAddressLimit } from "../lib/http";
 import { tmpDir } from "../lib/tools";
@@ -93,6 +94,32 @@ describe("complete node on a VM (real pulumi up)", { timeout: 40 * MINUTES }, ()
     assert.deepEqual(units.stdout.trim().split("\n"), Array(6).fill("active"));
     const fs = await node.vm.ssh("findmnt -n -o SOURCE,FSTYPE /srv/mirror");
     assert.match(fs.stdout, /\/dev\/vdb\s+ext4/);
+  });
+
+  it("a tier-2 stack takes host, private module and credentials from this tier 1 by StackReference", async () => {
+    const t2 = "e2e-full-t2";
+    writeStackFile(t2, {
+      name: "full-t2",
+      tier: 2,
+      // Preview only: TEST-NET-1 is never contacted.
+      host: { address: "192.0.2.10", privateKey: "unused" },
+      distro: { preset: "fedora" },
+      upstreamStack: { name: `organization/mirrorkit/${node.stack}`, user: "tier2" },
+    });
+    try {
+      await pulumi(["stack", "init", t2], { check: false });
+      const r = await pulumi(["preview", "--stack", t2, "--json"], { check: false });
+      assert.equal(r.code, 0, r.stdout + r.stderr);
+      assert.doesNotMatch(r.stdout, /placeholder upstream/);
+      const steps = (JSON.parse(r.stdout) as { steps: { urn: string; newState?: { inputs?: Record<string, any> } }[] }).steps;
+      const args = steps.find((s) => s.urn.endsWith("mirrorkit:node:MirrorNode::full-t2"))?.newState?.inputs;
+      assert.ok(args, "MirrorNode step in the preview");
+      assert.equal(args.sync[0].upstream, "rsync://127.0.0.1:874/fedora-tier/", "tier 1's private daemon and module");
+      assert.equal(args.sync[0].user, "tier2");
+      assert.equal(args.sync[0].password, "[secret]", "a password arrived (redacted in args)");
+    } finally {
+      await pulumi(["stack", "rm", t2, "--yes", "--force"], { check: false });
+    }
   });
 
   it("the timer starts the sync, which mirrors the tree with staged permissions intact", async () => {

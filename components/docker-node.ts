@@ -1,0 +1,117 @@
+// The node's second runtime: the same web server and rsync daemons as
+// containers through @pulumi/docker, with the mirror tree as a volume. Each
+// container gets the very files the host runtime renders (uploads) and runs as
+// the same identity, with capabilities dropped to what the host units keep.
+import * as path from "node:path";
+import * as pulumi from "@pulumi/pulumi";
+import * as docker from "@pulumi/docker";
+import { redactSecrets, type NodeConfig } from "./config";
+import { nodeEndpoints, type MirrorNodeEndpoints } from "./mirror-node";
+import { renderApacheConf } from "./render/apache";
+import { renderNginxConf, runtimeDirName, webModel } from "./render/nginx";
+import { renderRsyncdConf, renderRsyncdSecrets, rsyncdModels } from "./render/rsync";
+
+export const DOCKER_CONTEXT = path.resolve(__dirname, "..", "docker");
+
+export class DockerNode extends pulumi.ComponentResource {
+  readonly endpoints: MirrorNodeEndpoints;
+  readonly node: NodeConfig;
+
+  constructor(name: string, args: NodeConfig, opts?: pulumi.ComponentResourceOptions) {
+    super("mirrorkit:docker:DockerNode", name, redactSecrets(args), opts);
+    this.node = redactSecrets(args);
+    const settings = args.docker ?? { daemon: "unix:///var/run/docker.sock", image: "mirrorkit/node:latest" };
+    const provider = new docker.Provider(`${name}-daemon`, { host: settings.daemon }, { parent: this });
+    const mine = { parent: this, provider };
+
+    const { mirror, http, tier } = args.accounts;
+    const image = new docker.Image(
+      `${name}-image`,
+      {
+        imageName: settings.image,
+        skipPush: true,
+        build: {
+          context: DOCKER_CONTEXT,
+          dockerfile: path.join(DOCKER_CONTEXT, "Dockerfile"),
+          args: {
+            MIRROR_USER: mirror.user,
+            MIRROR_GROUP: mirror.group,
+            HTTP_USER: http.user,
+            HTTP_GROUP: http.group,
+            TIER_USER: tier.user,
+          },
+        },
+      },
+      mine,
+    );
+    const tree = new docker.Volume(`${name}-tree`, { name: `${name}-tree` }, mine);
+    // Public daemons read the tree; nothing in a container may change it.
+    const treeMount = [{ volumeName: tree.name, containerPath: args.mirrorRoot, readOnly: true }];
+
+    const web = webModel(args);
+    const webDir = runtimeDirName(web.unitName);
+    const webCommand =
+      args.web.server === "nginx"
+        ? ["/usr/sbin/nginx", "-c", web.configPath, "-e", "stderr", "-g", "daemon off;"]
+        : ["/usr/sbin/apache2", "-f", web.configPath, "-DFOREGROUND"];
+    const webPorts = [{ internal: args.web.httpPort, external: args.web.httpPort }];
+    if (args.web.tls) webPorts.push({ internal: args.web.tls.httpsPort, external: args.web.tls.httpsPort });
+    new docker.Container(
+      `${name}-web`,
+      {
+        name: `${name}-web`,
+        image: image.imageName,
+        command: webCommand,
+        user: `${http.user}:${http.group}`,
+        uploads: [
+          {
+            file: web.configPath,
+            content: args.web.server === "nginx" ? renderNginxConf(web) : renderApacheConf(web, args.publicName ?? args.host.address),
+          },
+        ],
+        volumes: treeMount,
+        ports: webPorts,
+        readOnly: true,
+        tmpfs: { [`/run/${webDir}`]: "mode=0755", [`/var/log/${webDir}`]: "mode=0755", "/tmp": "" },
+        capabilities: { drops: ["ALL"], adds: ["NET_BIND_SERVICE"] },
+        securityOpts: ["no-new-privileges:true"],
+        restart: "unless-stopped",
+      },
+      mine,
+    );
+
+    for (const m of rsyncdModels(args, "/etc/mirrorkit")) {
+      const uploads: docker.types.input.ContainerUpload[] = [{ file: m.configPath, content: renderRsyncdConf(m) }];
+      if (m.instance === "private") {
+        uploads.push({
+          file: m.secretsPath,
+          content: pulumi.secret(renderRsyncdSecrets(args.rsync.private?.users ?? [])),
+          permissions: "0600",
+        });
+      }
+      const dir = m.unitName.replace(/\.service$/, "");
+      new docker.Container(
+        `${name}-rsyncd-${m.instance}`,
+        {
+          name: `${name}-rsyncd-${m.instance}`,
+          image: image.imageName,
+          command: ["/usr/bin/rsync", "--daemon", "--no-detach", `--config=${m.configPath}`],
+          // As on the host: root only to chroot and drop to the module's uid/gid per connection.
+          user: "root",
+          uploads,
+          volumes: treeMount,
+          ports: [{ internal: m.port, external: m.port }],
+          readOnly: true,
+          tmpfs: { [`/run/${dir}`]: "mode=0755", "/tmp": "" },
+          capabilities: { drops: ["ALL"], adds: ["NET_BIND_SERVICE", "SETUID", "SETGID", "SYS_CHROOT"] },
+          securityOpts: ["no-new-privileges:true"],
+          restart: "unless-stopped",
+        },
+        mine,
+      );
+    }
+
+    this.endpoints = nodeEndpoints(args);
+    this.registerOutputs({ endpoints: this.endpoints, node: this.node });
+  }
+}
