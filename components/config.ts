@@ -148,6 +148,17 @@ export const SyncModuleSchema = z
     /** A command run as the mirror account after a successful sync (e.g. report_mirror). */
     postHook: z.string().regex(/^[^\n]+$/, "one command line").optional(),
     timeoutSeconds: z.number().int().min(60).max(7 * 86400).default(6 * 3600),
+    /** rsync --max-delete: a run that would delete more stops (a broken or emptied upstream). */
+    maxDelete: z.number().int().min(0).default(5000),
+    /** Never delete (e.g. while an upstream is being rebuilt). */
+    noDelete: z.boolean().default(false),
+    /** Attempts after a failed transfer, with doubling delays from retryDelaySeconds. */
+    retries: z.number().int().min(0).max(10).default(2),
+    retryDelaySeconds: z.number().int().min(1).max(3600).default(60),
+    /** rsync --bwlimit in KiB/s (0: unlimited). */
+    bandwidthLimitKiB: z.number().int().min(0).default(0),
+    /** Write a Debian-format trace file (project/trace/<host>) into the tree after each success. */
+    trace: z.boolean().default(true),
   })
   .strict()
   .refine((m) => (m.user === undefined) === (m.password === undefined), {
@@ -180,16 +191,18 @@ function applyPreset(node: ParsedNode): Omit<ParsedNode, "diskNeedGiB"> & { disk
   const sync =
     node.sync.length > 0
       ? node.sync
-      : preset.modules.map((m) => ({
-          name: m.name,
-          upstream: `${upstream}/${d.upstreamModules[m.name] ?? `${m.upstreamModule}${d.moduleSuffix}`}/`,
-          path: m.path,
-          schedule: preset.schedule[node.tier],
-          excludes: [...preset.excludes],
-          ...("checkFile" in preset ? { checkFile: preset.checkFile } : {}),
-          ...(d.user !== undefined ? { user: d.user, password: d.password } : {}),
-          timeoutSeconds: 6 * 3600,
-        }));
+      : preset.modules.map((m) =>
+          // Through the job schema, so its defaults stay the only ones.
+          SyncModuleSchema.parse({
+            name: m.name,
+            upstream: `${upstream}/${d.upstreamModules[m.name] ?? `${m.upstreamModule}${d.moduleSuffix}`}/`,
+            path: m.path,
+            schedule: preset.schedule[node.tier],
+            excludes: [...preset.excludes],
+            ...("checkFile" in preset ? { checkFile: preset.checkFile } : {}),
+            ...(d.user !== undefined ? { user: d.user, password: d.password } : {}),
+          }),
+        );
   const modules =
     node.rsync.modules.length > 0 || node.tier !== 1
       ? node.rsync.modules

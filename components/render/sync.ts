@@ -4,6 +4,7 @@ import { sq } from "../shell";
 import { renderServiceUnit, renderTimerUnit } from "./systemd";
 import { renderTemplate } from "./templates";
 import { HEADER } from "./systemd";
+import { KIT_VERSION } from "../version";
 
 /** The flags the mirror guides require (Fedora, Parabola, openSUSE). */
 export const RSYNC_SYNC_FLAGS = [
@@ -16,6 +17,17 @@ export const RSYNC_SYNC_FLAGS = [
   "--timeout=600",
   "--contimeout=60",
 ] as const;
+
+/** A job's rsync flags: the required ones, its deletion guard, no-delete mode and bandwidth limit. */
+export function syncFlags(job: SyncModuleConfig): string[] {
+  const flags: string[] = RSYNC_SYNC_FLAGS.filter((f) => !(job.noDelete && f === "--delete-after"));
+  if (!job.noDelete) flags.push(`--max-delete=${job.maxDelete}`);
+  if (job.bandwidthLimitKiB > 0) flags.push(`--bwlimit=${job.bandwidthLimitKiB}`);
+  return flags;
+}
+
+/** Where a job's Prometheus textfile metrics go (point node_exporter's textfile collector here). */
+export const METRICS_DIR = "/var/lib/mirrorkit-sync/metrics";
 
 /** Tier defaults: tier 1 several times an hour, tier 2 hourly (Parabola, Fedora guides). */
 export const DEFAULT_SCHEDULE: Record<1 | 2, string> = { 1: "*:0/15", 2: "*:05" };
@@ -36,6 +48,9 @@ export interface SyncModel {
   excludePath: string;
   passwordPath: string;
   stateDir: string;
+  metricsFile: string;
+  /** The data volume the destination lives on ("" without volumes). */
+  mountPoint: string;
 }
 
 export function syncModel(node: NodeConfig, job: SyncModuleConfig): SyncModel {
@@ -52,7 +67,17 @@ export function syncModel(node: NodeConfig, job: SyncModuleConfig): SyncModel {
     excludePath: `/etc/mirrorkit/sync/${job.name}.exclude`,
     passwordPath: `/etc/mirrorkit/sync/${job.name}.password`,
     stateDir: `/var/lib/mirrorkit-sync/${job.name}`,
+    metricsFile: `${METRICS_DIR}/${job.name}.prom`,
+    mountPoint: volumeOf(node, `${node.mirrorRoot}/${job.path}`),
   };
+}
+
+/** The mount point of the volume holding `p`: the longest mount point that contains it. */
+function volumeOf(node: NodeConfig, p: string): string {
+  return node.volumes
+    .map((v) => v.mountPoint)
+    .filter((mp) => p === mp || p.startsWith(`${mp}/`))
+    .sort((a, b) => b.length - a.length)[0] ?? "";
 }
 
 /** The upstream URL with the user (if any) in it; never the password. */
@@ -76,7 +101,15 @@ export function renderSyncScript(m: SyncModel): string {
     authArgs: sq(auth),
     checkFile: m.job.checkFile ?? "",
     checkFileQ: sq(m.job.checkFile ?? ""),
-    rsyncFlags: RSYNC_SYNC_FLAGS.join(" "),
+    rsyncFlags: syncFlags(m.job).join(" "),
+    metricsFileQ: sq(m.metricsFile),
+    mountPoint: m.mountPoint,
+    mountPointQ: sq(m.mountPoint),
+    retries: m.job.retries,
+    retryDelaySeconds: m.job.retryDelaySeconds,
+    maxDelete: m.job.maxDelete,
+    trace: m.job.trace,
+    kitVersion: KIT_VERSION,
     excludeFileQ: sq(m.excludePath),
     postHook: m.job.postHook ?? "",
     postHookQ: sq(m.job.postHook ?? ""),
@@ -96,7 +129,7 @@ export function renderSyncService(m: SyncModel): string {
       `User=${m.user}`,
       `Group=${m.group}`,
       `ExecStart=${m.scriptPath}`,
-      `StateDirectory=${m.stateDir.replace(/^\/var\/lib\//, "")}`,
+      `StateDirectory=${m.stateDir.replace(/^\/var\/lib\//, "")} ${METRICS_DIR.replace(/^\/var\/lib\//, "")}`,
       `ReadWritePaths=${m.dest}`,
       // Low priority: the node keeps serving while it syncs.
       "Nice=10",

@@ -3,7 +3,8 @@
 /** The flags of each rsync command that writes into "$DEST" (the mirror tree). */
 export function transferFlagSets(script: string): string[][] {
   const sets: string[][] = [];
-  for (const raw of script.split("\n")) {
+  // Shell line continuations make one command of several lines.
+  for (const raw of script.replace(/\\\n\s*/g, " ").split("\n")) {
     const line = raw.trim();
     if (line.startsWith("#")) continue;
     const m = /(?:^|[;&|]\s*|\bexec\s+)rsync\s+(.*)$/.exec(line);

@@ -7,7 +7,7 @@ import * as fs from "node:fs";
 import * as path from "node:path";
 import { renderBitflipService, renderBitflipTimer, bitflipModel } from "../../components/render/bitflip";
 import { renderRsyncdConf, renderRsyncdUnit, rsyncdCheckCommand, rsyncdModels } from "../../components/render/rsync";
-import { RSYNC_SYNC_FLAGS, renderSyncExcludes, renderSyncScript, renderSyncService, renderSyncTimer, syncModel } from "../../components/render/sync";
+import { RSYNC_SYNC_FLAGS, syncFlags, renderSyncExcludes, renderSyncScript, renderSyncService, renderSyncTimer, syncModel } from "../../components/render/sync";
 import { escapePath, mountUnitName, renderMountUnit } from "../../components/render/systemd";
 import { formatScript } from "../../components/data-volume";
 import { nodeConfig } from "../lib/fixtures";
@@ -148,6 +148,23 @@ describe("node rendering", () => {
     assert.match(text, /lastupdate/);
     assert.match(text, /"\$rc" -eq 24/);
     assert.match(renderSyncExcludes(syncModel(node, node.sync[0])), /^\.~tmp~\/$/m);
+  });
+
+  it("sync guards: --max-delete, no-delete mode, bandwidth limit, mount check, status and metrics", () => {
+    const base = { name: "f", upstream: "rsync://x.org/f/", path: "f" };
+    const guarded = nodeConfig({ volumes: [{ name: "d", device: "/dev/vdb", mountPoint: "/srv/mirror" }], sync: [{ ...base, maxDelete: 50, bandwidthLimitKiB: 800 }] });
+    const flags = syncFlags(guarded.sync[0]);
+    assert.ok(flags.includes("--max-delete=50") && flags.includes("--bwlimit=800") && flags.includes("--delete-after"));
+    const script = renderSyncScript(syncModel(guarded, guarded.sync[0]));
+    assert.match(script, /if ! mountpoint -q '\/srv\/mirror'; then/);
+    assert.match(script, /upstream module is empty; refusing to sync/);
+    assert.match(script, /status\.json/);
+    assert.match(script, /mirrorkit_sync_last_success_timestamp_seconds\{module="f"\}/);
+    assert.match(script, /find "\$DEST" -depth -type d -name \.~tmp~ -exec rm -rf/);
+    const noDelete = nodeConfig({ sync: [{ ...base, noDelete: true }] });
+    const nd = syncFlags(noDelete.sync[0]);
+    assert.ok(!nd.some((f) => f.startsWith("--del") || f.startsWith("--max-delete")), nd.join(" "));
+    assert.doesNotMatch(renderSyncScript(syncModel(noDelete, noDelete.sync[0])), /mountpoint -q/, "no volume: no mount check");
   });
 
   it("sync service runs as the mirror account at low priority, after the mount", () => {
