@@ -5,11 +5,16 @@ import type { StackValidationPolicy } from "@pulumi/policy";
 import { collectFacts } from "./lib/facts";
 import { hasFlag, isSyncScript, transferFlagSets } from "./lib/sync-script";
 
+/** --del, --delete and --delete-* (but not --delay-updates). */
+export function isDeleteFlag(flag: string): boolean {
+  return /^--del($|ete($|[-=]))/.test(flag);
+}
+
 const REQUIRED: { what: string; ok: (flags: string[]) => boolean }[] = [
   { what: "-H/--hard-links", ok: (f) => hasFlag(f, "H", "--hard-links") },
   { what: "--delay-updates", ok: (f) => hasFlag(f, undefined, "--delay-updates") },
   // No delete option at all is the no-delete mode; any deletion must wait for the transfer.
-  { what: "--delete-after or --delete-delay", ok: (f) => !f.some((x) => x.startsWith("--del")) || hasFlag(f, undefined, "--delete-after", "--delete-delay") },
+  { what: "--delete-after or --delete-delay", ok: (f) => !f.some(isDeleteFlag) || hasFlag(f, undefined, "--delete-after", "--delete-delay") },
   { what: "--safe-links", ok: (f) => hasFlag(f, undefined, "--safe-links") },
   { what: "--numeric-ids", ok: (f) => hasFlag(f, undefined, "--numeric-ids") },
 ];

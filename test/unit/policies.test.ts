@@ -164,6 +164,11 @@ describe("policy pack", () => {
     });
   }
 
+  it("no-delete mode (no delete option at all) satisfies the deletion rule", async () => {
+    const items = editFile(stack(), /^sync-/, (t) => t.replace(" --delete-after", "").replace(/ --max-delete=\d+/, ""));
+    assert.deepEqual(await violations(syncSafetyFlags, items), []);
+  });
+
   it("reads OnCalendar hour fields", () => {
     for (const s of ["hourly", "*:05", "*:0/15", "*-*-* *:00:00"]) assert.ok(firesHourlyOrMore(s), s);
     for (const s of ["daily", "*-*-* 08,14:10", "Mon 04:00"]) assert.ok(!firesHourlyOrMore(s), s);

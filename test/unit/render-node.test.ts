@@ -10,6 +10,7 @@ import { renderRsyncdConf, renderRsyncdUnit, rsyncdCheckCommand, rsyncdModels } 
 import { RSYNC_SYNC_FLAGS, syncFlags, renderSyncExcludes, renderSyncScript, renderSyncService, renderSyncTimer, syncModel } from "../../components/render/sync";
 import { escapePath, mountUnitName, renderMountUnit } from "../../components/render/systemd";
 import { formatScript } from "../../components/data-volume";
+import { isDeleteFlag } from "../../policies/sync-safety-flags";
 import { nodeConfig } from "../lib/fixtures";
 import { exposure, sh, tmpDir } from "../lib/tools";
 
@@ -163,7 +164,8 @@ describe("node rendering", () => {
     assert.match(script, /find "\$DEST" -depth -type d -name \.~tmp~ -exec rm -rf/);
     const noDelete = nodeConfig({ sync: [{ ...base, noDelete: true }] });
     const nd = syncFlags(noDelete.sync[0]);
-    assert.ok(!nd.some((f) => f.startsWith("--del") || f.startsWith("--max-delete")), nd.join(" "));
+    assert.ok(!nd.some((f) => isDeleteFlag(f) || f.startsWith("--max-delete")), nd.join(" "));
+    assert.ok(nd.includes("--delay-updates"));
     assert.doesNotMatch(renderSyncScript(syncModel(noDelete, noDelete.sync[0])), /mountpoint -q/, "no volume: no mount check");
   });
 
