@@ -39,6 +39,9 @@ chroot "$root" apt-get update -qq >&2
 # shellcheck disable=SC2086
 chroot "$root" env DEBIAN_FRONTEND=noninteractive apt-get install -y -qq --download-only --no-install-recommends $node_pkgs >&2
 umount "$root/proc"
+# The VMs boot the kernel and initrd from outside the image, so package
+# triggers need not rebuild the initrd (slow under software emulation).
+sed -i 's/^update_initramfs=.*/update_initramfs=no/' "$root/etc/initramfs-tools/update-initramfs.conf"
 # Keep the cache: the Debian default config deletes .debs after installs.
 rm -f "$root/etc/apt/apt.conf.d/docker-clean"
 

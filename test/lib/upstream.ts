@@ -10,6 +10,12 @@ export interface Upstream {
   root: string;
   port: number;
   module: string;
+  /** Stops answering (a dead upstream); start() brings it back on the same port. */
+  stopDaemon(): Promise<void>;
+  start(): Promise<void>;
+  /** Moves the whole tree away (an emptied upstream); restoreTree() puts it back. */
+  emptyTree(): void;
+  restoreTree(): void;
   /** Rewrites lastupdate, as an upstream does after publishing. */
   touchLastupdate(): void;
   /** Opens a staged directory (0750 -> 0755), as the upstream's bitflip. */
@@ -74,27 +80,48 @@ export async function startUpstream(module = "fedora", opts: TreeOptions = {}): 
       "",
     ].join("\n"),
   );
-  const daemon: ChildProcess = spawn(
-    "rsync",
-    ["--daemon", "--no-detach", `--config=${conf}`, "--address=127.0.0.1", `--port=${port}`, `--log-file=${dir}/rsyncd.log`],
-    { stdio: "ignore" },
-  );
-  // Wait until it answers.
-  for (let i = 0; i < 50; i++) {
-    const ok = await new Promise<boolean>((resolve) => {
-      const s = net.connect(port, "127.0.0.1", () => {
-        s.end();
-        resolve(true);
+  let daemon: ChildProcess | undefined;
+  const start = async () => {
+    daemon = spawn(
+      "rsync",
+      ["--daemon", "--no-detach", `--config=${conf}`, "--address=127.0.0.1", `--port=${port}`, `--log-file=${dir}/rsyncd.log`],
+      { stdio: "ignore" },
+    );
+    // Wait until it answers.
+    for (let i = 0; i < 50; i++) {
+      const ok = await new Promise<boolean>((resolve) => {
+        const s = net.connect(port, "127.0.0.1", () => {
+          s.end();
+          resolve(true);
+        });
+        s.on("error", () => resolve(false));
       });
-      s.on("error", () => resolve(false));
-    });
-    if (ok) break;
-    await new Promise((r) => setTimeout(r, 100));
-  }
+      if (ok) break;
+      await new Promise((r) => setTimeout(r, 100));
+    }
+  };
+  const stopDaemon = async () => {
+    if (!daemon || daemon.exitCode !== null) return;
+    const exited = new Promise((r) => daemon!.once("exit", r));
+    daemon.kill();
+    await exited;
+  };
+  await start();
+  const aside = path.join(dir, "tree-aside");
   return {
     root,
     port,
     module,
+    stopDaemon,
+    start,
+    emptyTree: () => {
+      fs.renameSync(root, aside);
+      fs.mkdirSync(root);
+    },
+    restoreTree: () => {
+      fs.rmSync(root, { recursive: true, force: true });
+      fs.renameSync(aside, root);
+    },
     touchLastupdate: () => fs.writeFileSync(path.join(root, "lastupdate"), `${Date.now()}\n`),
     flip: (rel) => {
       const walk = (p: string) => {
@@ -106,7 +133,7 @@ export async function startUpstream(module = "fedora", opts: TreeOptions = {}): 
       walk(path.join(root, rel));
     },
     stop: async () => {
-      daemon.kill();
+      await stopDaemon();
       fs.rmSync(dir, { recursive: true, force: true });
     },
   };

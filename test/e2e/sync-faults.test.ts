@@ -1,0 +1,176 @@
+// A sync that survives faults, on a VM provisioned by the real `pulumi up`:
+// concurrent runs, a run killed mid-transfer, an emptied upstream, an
+// unreachable upstream, a mass deletion upstream, an unmounted data disk and
+// a reboot. Each leaves the public tree consistent and says what happened in
+// the module's status JSON and metrics.
+import { after, before, describe, it } from "node:test";
+import assert from "node:assert/strict";
+import * as fs from "node:fs";
+import * as path from "node:path";
+import { bootNode, vmHost, type E2eNode } from "../lib/e2e";
+import { startUpstream, type Upstream } from "../lib/upstream";
+
+const MINUTES = 60_000;
+const SCRIPT = "/usr/local/lib/mirrorkit/sync-fedora.sh";
+const STATE = "/var/lib/mirrorkit-sync/fedora";
+
+interface Status {
+  result: string;
+  detail: string;
+  lastSuccess: number;
+  bytesReceived: number;
+}
+
+describe("sync faults on a VM (real pulumi up)", { timeout: 40 * MINUTES }, () => {
+  let node: E2eNode;
+  let upstream: Upstream;
+  const status = async (): Promise<Status> => JSON.parse((await node.vm.ssh(`cat ${STATE}/status.json`)).stdout) as Status;
+  // `systemctl start` waits for a oneshot service; its exit tells success.
+  const runSync = async () => (await node.vm.ssh("systemctl start mirrorkit-sync-fedora.service", { allowFailure: true })).code;
+  const journal = async () => (await node.vm.ssh("journalctl -u mirrorkit-sync-fedora.service --no-pager -o cat")).stdout;
+
+  before(async () => {
+    upstream = await startUpstream("fedora");
+    node = await bootNode(
+      "faults",
+      (vm) => ({
+        name: "faults",
+        host: vmHost(vm),
+        volumes: [{ name: "data", device: "/dev/vdb", fsType: "xfs", mountPoint: "/srv/mirror" }],
+        sync: [
+          {
+            name: "fedora",
+            upstream: "rsync://10.0.2.100/fedora/",
+            path: "fedora",
+            // The timer stays out of the way: these runs are started by hand.
+            schedule: "2099-01-01",
+            maxDelete: 10,
+            retries: 1,
+            retryDelaySeconds: 2,
+            // Slow enough to catch a run mid-transfer.
+            bandwidthLimitKiB: 1024,
+          },
+        ],
+      }),
+      { guestForwards: { "10.0.2.100:873": `127.0.0.1:${upstream.port}` } },
+    );
+  });
+  after(async () => {
+    await node?.cleanup();
+    await upstream?.stop();
+  });
+
+  it("pulumi up, then a first sync with status, metrics and a trace file", async () => {
+    const up = await node.up();
+    assert.equal(up.code, 0, up.stdout + up.stderr);
+    assert.match((await node.vm.ssh("findmnt -n -o FSTYPE /srv/mirror")).stdout, /xfs/, "formatted xfs on first up");
+    assert.equal(await runSync(), 0, await journal());
+    const s = await status();
+    assert.equal(s.result, "success");
+    assert.ok(s.lastSuccess > 0 && s.bytesReceived > 0);
+    const metrics = (await node.vm.ssh("cat /var/lib/mirrorkit-sync/metrics/fedora.prom")).stdout;
+    assert.match(metrics, /^mirrorkit_sync_success\{module="fedora"\} 1$/m);
+    assert.match(metrics, /^mirrorkit_sync_last_success_timestamp_seconds\{module="fedora"\} \d{10}$/m);
+    const trace = await fetch(node.url(80, "/fedora/project/trace/faults"));
+    assert.equal(trace.status, 200, "the trace file is served with the tree");
+    assert.match(await trace.text(), /^Running on host: faults$/m);
+  });
+
+  it("a second run while one is going exits cleanly; a killed run leaves the public tree unchanged", async () => {
+    // 12 MiB at 1 MiB/s: a run in progress for several seconds.
+    fs.writeFileSync(path.join(upstream.root, "releases/41/new-big.img"), Buffer.alloc(12 * 1024 * 1024, 7));
+    await node.vm.ssh("systemctl start --no-block mirrorkit-sync-fedora.service");
+    await node.vm.ssh("for i in $(seq 1 60); do [ -d /srv/mirror/fedora/releases/41/.~tmp~ ] && exit 0; sleep 0.5; done; exit 1");
+    const second = await node.vm.ssh(`runuser -u mirror -- ${SCRIPT}`, { allowFailure: true });
+    assert.equal(second.code, 0);
+    assert.match(second.stdout, /another run holds the lock; exiting/);
+
+    await node.vm.ssh("systemctl kill -s KILL mirrorkit-sync-fedora.service");
+    await node.vm.ssh("for i in $(seq 1 20); do systemctl is-active -q mirrorkit-sync-fedora.service || exit 0; sleep 0.5; done; exit 1");
+    // --delay-updates: nothing of the interrupted run is visible.
+    assert.equal((await fetch(node.url(80, "/fedora/releases/41/new-big.img"), { method: "HEAD" })).status, 404);
+    assert.equal((await fetch(node.url(80, "/fedora/releases/41/README"))).status, 200);
+
+    assert.equal(await runSync(), 0, await journal());
+    const head = await fetch(node.url(80, "/fedora/releases/41/new-big.img"), { method: "HEAD" });
+    assert.equal(head.headers.get("content-length"), String(12 * 1024 * 1024));
+    const leftovers = await node.vm.ssh("find /srv/mirror -name .~tmp~ | wc -l");
+    assert.equal(leftovers.stdout.trim(), "0", "temp dirs of the killed run cleaned up");
+  });
+
+  it("an emptied upstream is refused and nothing is deleted", async () => {
+    upstream.emptyTree();
+    try {
+      assert.notEqual(await runSync(), 0);
+      const s = await status();
+      assert.equal(s.result, "failed");
+      assert.match(s.detail, /upstream module is empty; refusing to sync/);
+      assert.equal((await fetch(node.url(80, "/fedora/releases/41/README"))).status, 200);
+    } finally {
+      upstream.restoreTree();
+    }
+  });
+
+  it("a mass deletion upstream stops at --max-delete", async () => {
+    const many = path.join(upstream.root, "releases/41/many");
+    fs.mkdirSync(many);
+    for (let i = 0; i < 30; i++) fs.writeFileSync(path.join(many, `f${i}`), `${i}\n`);
+    assert.equal(await runSync(), 0, await journal());
+    fs.rmSync(many, { recursive: true });
+    try {
+      assert.notEqual(await runSync(), 0);
+      assert.match((await status()).detail, /more than 10 deletions; guard stopped the run/);
+      const left = Number((await node.vm.ssh("ls /srv/mirror/fedora/releases/41/many | wc -l")).stdout.trim());
+      assert.ok(left >= 20, `only ${left} of 30 files left: the guard let through more than 10 deletions`);
+    } finally {
+      // The upstream's mistake is fixed; the next run restores what went.
+      fs.mkdirSync(many);
+      for (let i = 0; i < 30; i++) fs.writeFileSync(path.join(many, `f${i}`), `${i}\n`);
+    }
+  });
+
+  it("an unreachable upstream fails with a clear status and deletes nothing", async () => {
+    await upstream.stopDaemon();
+    try {
+      const before = (await node.vm.ssh("find /srv/mirror/fedora -type f | wc -l")).stdout.trim();
+      assert.notEqual(await runSync(), 0);
+      const s = await status();
+      assert.equal(s.result, "failed");
+      assert.match(s.detail, /upstream unreachable \(rsync exit \d+\)/);
+      assert.match((await node.vm.ssh("cat /var/lib/mirrorkit-sync/metrics/fedora.prom")).stdout, /^mirrorkit_sync_success\{module="fedora"\} 0$/m);
+      assert.equal((await node.vm.ssh("find /srv/mirror/fedora -type f | wc -l")).stdout.trim(), before);
+    } finally {
+      await upstream.start();
+    }
+    assert.equal(await runSync(), 0, "the next run succeeds once the upstream is back");
+  });
+
+  it("with the data disk unmounted the sync refuses", async () => {
+    await node.vm.ssh("systemctl mask --runtime srv-mirror.mount && systemctl stop srv-mirror.mount");
+    try {
+      assert.notEqual(await runSync(), 0, "systemd refuses: RequiresMountsFor on a masked mount");
+      const direct = await node.vm.ssh(`install -d -o mirror /srv/mirror/fedora && runuser -u mirror -- ${SCRIPT}`, { allowFailure: true });
+      assert.notEqual(direct.code, 0);
+      assert.match(direct.stdout, /data volume not mounted at \/srv\/mirror; refusing to sync/);
+      assert.equal((await node.vm.ssh("find /srv/mirror -type f | wc -l")).stdout.trim(), "0", "nothing written to the bare mount point");
+    } finally {
+      await node.vm.ssh("rmdir /srv/mirror/fedora 2>/dev/null; systemctl unmask --runtime srv-mirror.mount && systemctl start srv-mirror.mount");
+    }
+    assert.equal((await fetch(node.url(80, "/fedora/releases/41/README"))).status, 200);
+  });
+
+  it("after a reboot the mount, services and timers are back", async () => {
+    await node.vm.ssh("systemctl reboot", { allowFailure: true });
+    await new Promise((r) => setTimeout(r, 10_000));
+    const deadline = Date.now() + 4 * MINUTES;
+    for (;;) {
+      const r = await node.vm.ssh("systemctl is-system-running --wait", { allowFailure: true });
+      if (r.code === 0 || /running|degraded/.test(r.stdout)) break;
+      if (Date.now() > deadline) throw new Error("VM did not come back");
+      await new Promise((res) => setTimeout(res, 3000));
+    }
+    const units = await node.vm.ssh("systemctl is-active srv-mirror.mount mirrorkit-web.service mirrorkit-sync-fedora.timer");
+    assert.deepEqual(units.stdout.trim().split("\n"), ["active", "active", "active"]);
+    assert.equal((await fetch(node.url(80, "/fedora/releases/41/README"))).status, 200);
+  });
+});
