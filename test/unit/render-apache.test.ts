@@ -64,7 +64,7 @@ describe("Apache rendering", () => {
     assert.match(text, /^QS_ClientEventRequestLimit 6$/m);
     assert.match(text, /^SetEnvIf Request_URI .*\.\[iI\]\[sS\]\[oO\]\$" QS_EventRequest=yes$/m);
     assert.match(text, /RewriteCond %\{HTTP:Range\} \.\nRewriteRule .*\[F\]/);
-    assert.match(text, /^AddType application\/octet-stream \.rpm \.drpm \.deb/m);
+    assert.match(text, /^AddType application\/octet-stream \.iso \.rpm \.drpm \.deb/m);
     assert.match(text, /IndexIgnore \.\?\?\* \.~tmp~/);
     assert.doesNotMatch(text, /^\s*IndexOptions.*ShowForbidden/m, "forbidden (staged) entries stay out of listings");
     assert.match(text, /Options Indexes SymLinksIfOwnerMatch/);
