@@ -1,0 +1,366 @@
+// `npm run bench`: what it costs to stand up, re-run, sync and serve, each
+// figure next to the plain alternative measured in the same run on the same
+// machine, as a ratio. Writes docs/benchmarks.md. Not a test: it asserts no
+// timing, but it fails loudly when a step fails (a re-run that changes
+// resources, a server that does not answer).
+//
+//   B1 provision: fresh `pulumi up` on a VM vs the same host work as one plain
+//      script over one SSH session on a fresh VM; no-change re-run vs fresh.
+//   B2 no-change sync: the kit's sync job vs plain rsync, bytes and time.
+//   B3 full sync: the kit's sync job vs plain rsync with the same flags.
+//   B4 serving: the kit's nginx and Apache configs vs Debian's stock ones.
+//   B5 scale: `pulumi preview` of nodes with 1, 10 and 100 modules.
+//
+// Options: --only B2,B4 to run some; --runs N repetitions (default 3).
+import { execFileSync, spawn, spawnSync } from "node:child_process";
+import * as fs from "node:fs";
+import * as os from "node:os";
+import * as path from "node:path";
+import { parseNodeConfig } from "../components/config";
+import { renderApacheConf } from "../components/render/apache";
+import { renderNginxConf, webModel } from "../components/render/nginx";
+import { renderSyncExcludes, renderSyncScript, syncModel } from "../components/render/sync";
+import { bootVm } from "../vm/vm";
+import { PROJECT_DIR, pulumi, stackNames } from "./lib/pulumi";
+
+interface Figure {
+  id: string;
+  what: string;
+  unit: string;
+  kit: number[];
+  plain: number[];
+  /** How to read the ratio. */
+  note?: string;
+}
+
+const figures: Figure[] = [];
+const args = process.argv.slice(2);
+const only = (args.find((a) => a.startsWith("--only="))?.slice(7) ?? args[args.indexOf("--only") + 1] ?? "")
+  .split(",")
+  .filter((s) => /^B\d$/.test(s));
+const RUNS = Number(args.find((a) => a.startsWith("--runs="))?.slice(7) ?? 3);
+const want = (id: string) => only.length === 0 || only.includes(id);
+
+const median = (xs: number[]) => [...xs].sort((a, b) => a - b)[Math.floor((xs.length - 1) / 2)];
+const fmt = (x: number) => (x >= 100 ? x.toFixed(0) : x >= 10 ? x.toFixed(1) : x.toFixed(3));
+const now = () => performance.now() / 1000;
+
+function run(cmd: string, cmdArgs: string[], opts: { input?: string; env?: NodeJS.ProcessEnv } = {}): string {
+  const r = spawnSync(cmd, cmdArgs, { encoding: "utf8", input: opts.input, env: { ...process.env, ...opts.env }, maxBuffer: 64 * 1024 * 1024 });
+  if (r.status !== 0) throw new Error(`${cmd} ${cmdArgs.join(" ")} failed (${r.status}):\n${r.stdout}\n${r.stderr}`);
+  return r.stdout;
+}
+
+function tmp(name: string): string {
+  return fs.mkdtempSync(path.join(os.tmpdir(), `mirrorkit-bench-${name}-`));
+}
+
+// ---------------------------------------------------------------- fixtures
+/** A distro-like tree of `files` small files in nested directories, plus lastupdate. */
+function makeTree(root: string, files: number): void {
+  for (let i = 0; i < files; i++) {
+    const dir = path.join(root, `d${Math.floor(i / 1000)}`, `e${Math.floor(i / 100) % 10}`);
+    if (i % 100 === 0) fs.mkdirSync(dir, { recursive: true });
+    fs.writeFileSync(path.join(dir, `pkg-${i}.rpm`), `package ${i}\n`);
+  }
+  fs.writeFileSync(path.join(root, "lastupdate"), "1700000000\n");
+}
+
+function startRsyncd(root: string, port: number, logFile: string) {
+  const dir = tmp("rsyncd");
+  const conf = path.join(dir, "rsyncd.conf");
+  fs.writeFileSync(conf, `pid file = ${dir}/pid\nuse chroot = no\nuid = root\ngid = root\nread only = yes\n[tree]\n    path = ${root}\n`);
+  const child = spawn("rsync", ["--daemon", "--no-detach", `--config=${conf}`, "--address=127.0.0.1", `--port=${port}`, `--log-file=${logFile}`], { stdio: "ignore" });
+  execFileSync("sh", ["-c", `for i in $(seq 50); do rsync rsync://127.0.0.1:${port}/ >/dev/null 2>&1 && exit 0; sleep 0.1; done; exit 1`]);
+  return child;
+}
+
+/** Bytes the daemon sent and received, from its per-connection log lines, since `offset`. */
+function daemonBytes(logFile: string, offset: number): number {
+  const text = fs.readFileSync(logFile, "utf8").slice(offset);
+  let total = 0;
+  for (const m of text.matchAll(/sent ([\d,]+) bytes\s+received ([\d,]+) bytes/g)) {
+    total += Number(m[1].replace(/,/g, "")) + Number(m[2].replace(/,/g, ""));
+  }
+  return total;
+}
+
+// ---------------------------------------------------------------- B2, B3
+function benchSync() {
+  const files = 100_000;
+  const root = tmp("upstream");
+  process.stderr.write(`[bench] B2/B3: writing a ${files}-file fixture...\n`);
+  makeTree(root, files);
+  const log = path.join(tmp("log"), "rsyncd.log");
+  const port = 28873;
+  const daemon = startRsyncd(root, port, log);
+  try {
+    const node = parseNodeConfig({
+      name: "bench",
+      host: { address: "127.0.0.1", privateKey: "unused" },
+      sync: [{ name: "tree", upstream: `rsync://127.0.0.1:${port}/tree/`, path: "tree", checkFile: "lastupdate", trace: false }],
+    });
+    const kitRun = (dest: string) => {
+      const state = tmp("state");
+      const m = { ...syncModel(node, node.sync[0]), dest, stateDir: state, metricsFile: path.join(state, "m.prom"), excludePath: path.join(state, "excludes") };
+      fs.writeFileSync(m.excludePath, renderSyncExcludes(m));
+      const script = path.join(state, "sync.sh");
+      fs.writeFileSync(script, renderSyncScript(m));
+      return () => run("sh", [script]);
+    };
+    const plain = (dest: string) => () =>
+      run("rsync", ["-rtlpH", "--safe-links", "--numeric-ids", "--delete-after", "--delay-updates", `rsync://127.0.0.1:${port}/tree/`, `${dest}/`]);
+
+    const full: { kit: number[]; plain: number[] } = { kit: [], plain: [] };
+    const unchanged = { kit: [] as number[], plain: [] as number[], kitBytes: [] as number[], plainBytes: [] as number[] };
+    for (let r = 0; r < RUNS; r++) {
+      const dk = tmp("dest-kit");
+      const dp = tmp("dest-plain");
+      const k = kitRun(dk);
+      const p = plain(dp);
+      // Alternate the order so neither always runs on a warmer cache.
+      for (const [which, fn] of (r % 2 === 0 ? [["kit", k], ["plain", p]] : [["plain", p], ["kit", k]]) as [string, () => string][]) {
+        const t = now();
+        fn();
+        (which === "kit" ? full.kit : full.plain).push(now() - t);
+      }
+      for (const [which, fn] of [["kit", k], ["plain", p]] as [string, () => string][]) {
+        const offset = fs.statSync(log).size;
+        const t = now();
+        const out = fn();
+        const dt = now() - t;
+        if (which === "kit" && !/no sync needed/.test(out)) throw new Error(`B2: the kit's no-change run did not skip:\n${out}`);
+        (which === "kit" ? unchanged.kit : unchanged.plain).push(dt);
+        (which === "kit" ? unchanged.kitBytes : unchanged.plainBytes).push(daemonBytes(log, offset));
+      }
+      fs.rmSync(dk, { recursive: true, force: true });
+      fs.rmSync(dp, { recursive: true, force: true });
+    }
+    figures.push({ id: "B2", what: `no-change sync of ${files} files: bytes over the wire`, unit: "bytes", kit: unchanged.kitBytes, plain: unchanged.plainBytes, note: "kit/plain: the kit compares lastupdate first and opens no transfer" });
+    figures.push({ id: "B2", what: `no-change sync of ${files} files: wall time`, unit: "s", kit: unchanged.kit, plain: unchanged.plain });
+    figures.push({ id: "B3", what: `full sync of ${files} files into an empty tree`, unit: "s", kit: full.kit, plain: full.plain, note: "kit/plain: the kit adds lock, guards, temp cleanup, status and metrics" });
+  } finally {
+    daemon.kill();
+    fs.rmSync(root, { recursive: true, force: true });
+  }
+}
+
+// ---------------------------------------------------------------- B4
+function wrk(url: string, connections: number): { rps: number; mbps: number } {
+  const out = run("wrk", ["-t2", `-c${connections}`, "-d8s", "--latency", url]);
+  const rps = Number(/Requests\/sec:\s+([\d.]+)/.exec(out)?.[1]);
+  const tr = /Transfer\/sec:\s+([\d.]+)([KMG]?B)/.exec(out);
+  const scale: Record<string, number> = { B: 1 / 1048576, KB: 1 / 1024, MB: 1, GB: 1024 };
+  if (!Number.isFinite(rps) || !tr) throw new Error(`B4: wrk output not understood:\n${out}`);
+  if (/Non-2xx or 3xx responses/.test(out)) throw new Error(`B4: ${url} answered errors:\n${out}`);
+  return { rps, mbps: Number(tr[1]) * scale[tr[2]] };
+}
+
+function waitHttp(url: string) {
+  execFileSync("sh", ["-c", `for i in $(seq 100); do curl -fsS -o /dev/null '${url}' && exit 0; sleep 0.1; done; exit 1`]);
+}
+
+function benchServing() {
+  const root = tmp("www");
+  fs.mkdirSync(path.join(root, "small"));
+  for (let i = 0; i < 100; i++) fs.writeFileSync(path.join(root, "small", `f${i}.txt`), "x".repeat(4096));
+  const big = path.join(root, "big.img");
+  fs.writeFileSync(big, Buffer.alloc(256 * 1024 * 1024, 1));
+  fs.chmodSync(root, 0o755);
+
+  for (const server of ["nginx", "apache"] as const) {
+    const kitPort = server === "nginx" ? 28080 : 28090;
+    const stockPort = kitPort + 1;
+    const node = parseNodeConfig({ name: "bench", host: { address: "127.0.0.1", privateKey: "unused" }, mirrorRoot: root, web: { server, httpPort: kitPort } });
+    const dir = tmp(`${server}-kit`);
+    const m = { ...webModel(node), configPath: path.join(dir, server === "nginx" ? "nginx.conf" : "httpd.conf") };
+    fs.mkdirSync("/run/mirrorkit-web", { recursive: true });
+    fs.mkdirSync("/var/log/mirrorkit-web", { recursive: true });
+    fs.writeFileSync(m.configPath, server === "nginx" ? renderNginxConf(m) : renderApacheConf(m, "127.0.0.1"));
+
+    // Debian's stock configuration, only its port and document root changed.
+    const stock = tmp(`${server}-stock`);
+    let kitProc;
+    let stockProc;
+    if (server === "nginx") {
+      run("cp", ["-a", "/etc/nginx/.", stock]);
+      fs.writeFileSync(path.join(stock, "sites-enabled", "default"), `server {\n listen ${stockPort} default_server;\n root ${root};\n index index.html;\n location / { try_files $uri $uri/ =404; }\n}\n`);
+      const conf = fs.readFileSync(path.join(stock, "nginx.conf"), "utf8").replace(/\/etc\/nginx\//g, `${stock}/`).replace(/^pid .*$/m, `pid ${stock}/nginx.pid;`);
+      fs.writeFileSync(path.join(stock, "nginx.conf"), conf);
+      kitProc = spawn("nginx", ["-c", m.configPath, "-e", "stderr", "-g", "daemon off;"], { stdio: "ignore" });
+      stockProc = spawn("nginx", ["-c", path.join(stock, "nginx.conf"), "-e", "stderr", "-g", "daemon off;"], { stdio: "ignore" });
+    } else {
+      run("cp", ["-a", "/etc/apache2/.", stock]);
+      fs.writeFileSync(path.join(stock, "ports.conf"), `Listen ${stockPort}\n`);
+      fs.writeFileSync(path.join(stock, "sites-enabled", "000-default.conf"), `<VirtualHost *:${stockPort}>\n DocumentRoot ${root}\n <Directory ${root}>\n  Require all granted\n </Directory>\n</VirtualHost>\n`);
+      const env = { APACHE_RUN_USER: "www-data", APACHE_RUN_GROUP: "www-data", APACHE_PID_FILE: `${stock}/apache2.pid`, APACHE_RUN_DIR: stock, APACHE_LOCK_DIR: stock, APACHE_LOG_DIR: stock };
+      kitProc = spawn("apache2", ["-f", m.configPath, "-DFOREGROUND"], { stdio: "ignore" });
+      stockProc = spawn("apache2", ["-d", stock, "-f", path.join(stock, "apache2.conf"), "-DFOREGROUND"], { stdio: "ignore", env: { ...process.env, ...env } });
+    }
+    try {
+      waitHttp(`http://127.0.0.1:${kitPort}/small/f1.txt`);
+      waitHttp(`http://127.0.0.1:${stockPort}/small/f1.txt`);
+      const small = { kit: [] as number[], plain: [] as number[] };
+      const large = { kit: [] as number[], plain: [] as number[] };
+      for (let r = 0; r < RUNS; r++) {
+        small.kit.push(wrk(`http://127.0.0.1:${kitPort}/small/f7.txt`, 32).rps);
+        small.plain.push(wrk(`http://127.0.0.1:${stockPort}/small/f7.txt`, 32).rps);
+        large.kit.push(wrk(`http://127.0.0.1:${kitPort}/big.img`, 4).mbps);
+        large.plain.push(wrk(`http://127.0.0.1:${stockPort}/big.img`, 4).mbps);
+      }
+      figures.push({ id: "B4", what: `${server}: requests/s, 4 KiB file, 32 connections`, unit: "req/s", kit: small.kit, plain: small.plain, note: "kit/stock: higher is better" });
+      figures.push({ id: "B4", what: `${server}: MiB/s, 256 MiB file, 4 connections`, unit: "MiB/s", kit: large.kit, plain: large.plain, note: "kit/stock: higher is better" });
+    } finally {
+      kitProc.kill();
+      stockProc.kill();
+    }
+  }
+  fs.rmSync(root, { recursive: true, force: true });
+}
+
+// ---------------------------------------------------------------- B5
+async function benchScale() {
+  const times: Record<number, number[]> = {};
+  for (const n of [1, 10, 100]) {
+    const stack = `bench-scale-${n}`;
+    const modules = Array.from({ length: n }, (_, i) => ({ name: `m${i}`, path: `m${i}` }));
+    const node = {
+      name: stack,
+      host: { address: "192.0.2.10", privateKey: "unused" },
+      rsync: { modules },
+      sync: modules.map((m) => ({ name: m.name, upstream: `rsync://tier1.example.org/${m.name}/`, path: m.path })),
+    };
+    fs.writeFileSync(path.join(PROJECT_DIR, "stacks", `Pulumi.${stack}.yaml`), `config:\n  mirrorkit:node: ${JSON.stringify(node)}\n`);
+    try {
+      if (!(await stackNames()).includes(stack)) await pulumi(["stack", "init", stack]);
+      times[n] = [];
+      for (let r = 0; r < RUNS; r++) {
+        const t = now();
+        await pulumi(["preview", "--stack", stack]);
+        times[n].push(now() - t);
+      }
+    } finally {
+      await pulumi(["stack", "rm", stack, "--yes", "--force"], { check: false });
+      fs.rmSync(path.join(PROJECT_DIR, "stacks", `Pulumi.${stack}.yaml`), { force: true });
+    }
+  }
+  figures.push({ id: "B5", what: "preview, 10 modules vs 1", unit: "s", kit: times[10], plain: times[1], note: "growth ratio 10/1" });
+  figures.push({ id: "B5", what: "preview, 100 modules vs 10", unit: "s", kit: times[100], plain: times[10], note: "growth ratio 100/10" });
+}
+
+// ---------------------------------------------------------------- B1
+/** The host work the kit applied, in the order the state records it: files copied, commands run. */
+function plainScriptFromState(stack: string): string {
+  const state = JSON.parse(run("pulumi", ["stack", "export", "--stack", stack, "--show-secrets"])) as {
+    deployment: { resources: { type: string; inputs?: Record<string, any> }[] };
+  };
+  const lines = ["set -e"];
+  let n = 0;
+  for (const r of state.deployment.resources) {
+    if (r.type === "command:remote:CopyToRemote") {
+      const text: string = r.inputs?.source?.text ?? "";
+      lines.push(`cat > '${r.inputs?.remotePath}' <<'MIRRORKIT_EOF_${n}'\n${text}${text.endsWith("\n") ? "" : "\n"}MIRRORKIT_EOF_${n}`);
+      n++;
+    } else if (r.type === "command:remote:Command" && r.inputs?.create) {
+      const env = Object.entries((r.inputs.environment ?? {}) as Record<string, string>).map(([k, v]) => `export ${k}='${v}'`);
+      lines.push(`(\n${env.join("\n")}\n${r.inputs.create}\n)`);
+    }
+  }
+  return lines.join("\n") + "\n";
+}
+
+async function benchProvision() {
+  const fresh: number[] = [];
+  const rerun: number[] = [];
+  const plain: number[] = [];
+  for (let r = 0; r < RUNS; r++) {
+    const vm = await bootVm({ name: `bench-kit-${r}`, forwards: { 80: 0 } });
+    const stack = `bench-provision-${r}`;
+    const node = {
+      name: "bench",
+      host: { address: vm.address, port: vm.ports[22], privateKeyPath: vm.privateKeyPath },
+      volumes: [{ name: "data", device: "/dev/vdb", mountPoint: "/srv/mirror" }],
+      rsync: { modules: [{ name: "pub", path: "pub" }], private: { modules: [{ name: "pub-tier", path: "pub" }], hostsAllow: ["10.0.2.2"], users: [{ name: "t2", password: "bench-secret" }] } },
+      sync: [{ name: "pub", upstream: "rsync://10.0.2.100/pub/", path: "pub" }],
+    };
+    const file = path.join(PROJECT_DIR, "stacks", `Pulumi.${stack}.yaml`);
+    fs.writeFileSync(file, `config:\n  mirrorkit:node: ${JSON.stringify(node)}\n`);
+    try {
+      if (!(await stackNames()).includes(stack)) await pulumi(["stack", "init", stack]);
+      let t = now();
+      await pulumi(["up", "--stack", stack, "--yes", "--skip-preview"]);
+      fresh.push(now() - t);
+      t = now();
+      const again = await pulumi(["up", "--stack", stack, "--yes", "--skip-preview", "--expect-no-changes"], { check: false });
+      if (again.code !== 0) throw new Error(`B1: the no-change re-run changed resources:\n${again.stdout}`);
+      rerun.push(now() - t);
+      const script = plainScriptFromState(stack);
+      await vm.stop();
+      const vm2 = await bootVm({ name: `bench-plain-${r}` });
+      try {
+        t = now();
+        const res = await vm2.ssh("bash -s", { input: script, allowFailure: true });
+        if (res.code !== 0) throw new Error(`B1: the plain script failed: ${res.stderr.slice(-2000)}`);
+        plain.push(now() - t);
+      } finally {
+        await vm2.stop();
+      }
+    } finally {
+      await pulumi(["stack", "rm", stack, "--yes", "--force"], { check: false });
+      fs.rmSync(file, { force: true });
+      await vm.stop();
+    }
+  }
+  figures.push({ id: "B1", what: "fresh `pulumi up` of a full node vs the same work as one plain SSH script", unit: "s", kit: fresh, plain, note: "fresh/plain" });
+  figures.push({ id: "B1", what: "no-change re-run vs fresh `pulumi up` (0 resources changed)", unit: "s", kit: rerun, plain: fresh, note: "re-run/fresh" });
+}
+
+// ---------------------------------------------------------------- report
+function report(): string {
+  const versions = [
+    `node ${process.versions.node}`,
+    run("pulumi", ["version"]).trim(),
+    run("sh", ["-c", "nginx -v 2>&1"]).trim(),
+    run("sh", ["-c", "apache2 -v | head -n1"]).trim(),
+    run("sh", ["-c", "rsync --version | head -n1"]).trim(),
+    run("sh", ["-c", "wrk -v 2>&1 | head -n1 || true"]).trim(),
+  ];
+  const lines = [
+    "# mirrorkit benchmarks",
+    "",
+    `Written by \`npm run bench\` on ${new Date().toISOString()}. Every figure is the median of ${RUNS} runs (min–max),`,
+    "the kit and the plain alternative measured in the same run on the same machine. Ratios, not",
+    "absolute times, are the result: these machines are shared and noisy.",
+    "",
+    `Machine: ${os.cpus().length} × ${os.cpus()[0]?.model ?? "cpu"}, ${(os.totalmem() / 2 ** 30).toFixed(0)} GiB, ${os.release()}. VMs run under software emulation (TCG).`,
+    `Versions: ${versions.join("; ")}.`,
+    "",
+    "| id | what | unit | kit (median, min–max) | plain (median, min–max) | ratio kit/plain | reading |",
+    "| --- | --- | --- | --- | --- | --- | --- |",
+  ];
+  for (const f of figures) {
+    const k = median(f.kit);
+    const p = median(f.plain);
+    const ratio = p === 0 ? "n/a" : fmt(k / p);
+    lines.push(
+      `| ${f.id} | ${f.what} | ${f.unit} | ${fmt(k)} (${fmt(Math.min(...f.kit))}–${fmt(Math.max(...f.kit))}) | ${fmt(p)} (${fmt(Math.min(...f.plain))}–${fmt(Math.max(...f.plain))}) | ${ratio} | ${f.note ?? ""} |`,
+    );
+  }
+  return lines.join("\n") + "\n";
+}
+
+async function main() {
+  if (want("B2") || want("B3")) benchSync();
+  if (want("B4")) benchServing();
+  if (want("B5")) await benchScale();
+  if (want("B1")) await benchProvision();
+  const text = report();
+  fs.mkdirSync(path.join(PROJECT_DIR, "docs"), { recursive: true });
+  fs.writeFileSync(path.join(PROJECT_DIR, "docs", "benchmarks.md"), text);
+  process.stdout.write(text);
+}
+
+main().catch((err) => {
+  console.error(err instanceof Error ? err.message : err);
+  process.exit(1);
+});
