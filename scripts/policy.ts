@@ -15,7 +15,7 @@ export function stacksInRepo(): string[] {
   return fs
     .readdirSync(path.join(PROJECT_DIR, "stacks"))
     .map((f) => /^Pulumi\.(.+)\.yaml$/.exec(f)?.[1])
-    .filter((s): s is string => s !== undefined && !s.startsWith("e2e-"))
+    .filter((s): s is string => s !== undefined && !/^(e2e|bench)-/.test(s))
     .sort();
 }
 
