@@ -80,7 +80,10 @@ describe("sync faults on a VM (real pulumi up)", { timeout: 40 * MINUTES }, () =
     // 12 MiB at 1 MiB/s: a run in progress for several seconds.
     fs.writeFileSync(path.join(upstream.root, "releases/41/new-big.img"), Buffer.alloc(12 * 1024 * 1024, 7));
     await node.vm.ssh("systemctl start --no-block mirrorkit-sync-fedora.service");
-    await node.vm.ssh("for i in $(seq 1 60); do [ -d /srv/mirror/fedora/releases/41/.~tmp~ ] && exit 0; sleep 0.5; done; exit 1");
+    // In progress: rsync's temp file (.new-big.img.XXXXXX) or its --delay-updates holding dir.
+    await node.vm.ssh(
+      "for i in $(seq 1 120); do ls -a /srv/mirror/fedora/releases/41 | grep -qE '^[.]new-big[.]img[.]|^[.]~tmp~$' && exit 0; sleep 0.25; done; exit 1",
+    );
     const second = await node.vm.ssh(`runuser -u mirror -- ${SCRIPT}`, { allowFailure: true });
     assert.equal(second.code, 0);
     assert.match(second.stdout, /another run holds the lock; exiting/);
@@ -94,8 +97,8 @@ describe("sync faults on a VM (real pulumi up)", { timeout: 40 * MINUTES }, () =
     assert.equal(await runSync(), 0, await journal());
     const head = await fetch(node.url(80, "/fedora/releases/41/new-big.img"), { method: "HEAD" });
     assert.equal(head.headers.get("content-length"), String(12 * 1024 * 1024));
-    const leftovers = await node.vm.ssh("find /srv/mirror -name .~tmp~ | wc -l");
-    assert.equal(leftovers.stdout.trim(), "0", "temp dirs of the killed run cleaned up");
+    const leftovers = await node.vm.ssh("find /srv/mirror \\( -name .~tmp~ -o -name '.new-big.img.*' \\) | wc -l");
+    assert.equal(leftovers.stdout.trim(), "0", "temp files of the killed run cleaned up");
   });
 
   it("an emptied upstream is refused and nothing is deleted", async () => {
@@ -146,15 +149,19 @@ describe("sync faults on a VM (real pulumi up)", { timeout: 40 * MINUTES }, () =
   });
 
   it("with the data disk unmounted the sync refuses", async () => {
-    await node.vm.ssh("systemctl mask --runtime srv-mirror.mount && systemctl stop srv-mirror.mount");
+    // The disk is gone: a runtime drop-in points the mount at something that cannot mount.
+    await node.vm.ssh(
+      "mkdir -p /run/systemd/system/srv-mirror.mount.d && printf '[Mount]\\nWhat=/dev/null\\n' > /run/systemd/system/srv-mirror.mount.d/gone.conf && systemctl daemon-reload && systemctl stop srv-mirror.mount",
+    );
     try {
-      assert.notEqual(await runSync(), 0, "systemd refuses: RequiresMountsFor on a masked mount");
+      assert.notEqual(await runSync(), 0, "systemd refuses: RequiresMountsFor= on a mount that fails");
+      assert.match((await node.vm.ssh("systemctl is-active srv-mirror.mount", { allowFailure: true })).stdout, /failed|inactive/);
       const direct = await node.vm.ssh(`install -d -o mirror /srv/mirror/fedora && runuser -u mirror -- ${SCRIPT}`, { allowFailure: true });
       assert.notEqual(direct.code, 0);
       assert.match(direct.stdout, /data volume not mounted at \/srv\/mirror; refusing to sync/);
       assert.equal((await node.vm.ssh("find /srv/mirror -type f | wc -l")).stdout.trim(), "0", "nothing written to the bare mount point");
     } finally {
-      await node.vm.ssh("rmdir /srv/mirror/fedora 2>/dev/null; systemctl unmask --runtime srv-mirror.mount && systemctl start srv-mirror.mount");
+      await node.vm.ssh("rmdir /srv/mirror/fedora 2>/dev/null; rm -rf /run/systemd/system/srv-mirror.mount.d && systemctl daemon-reload && systemctl reset-failed srv-mirror.mount; systemctl start srv-mirror.mount");
     }
     assert.equal((await fetch(node.url(80, "/fedora/releases/41/README"))).status, 200);
   });

@@ -32,6 +32,9 @@ export async function bootNode(
   const vm = await bootVm({ name, forwards: { 80: 0, 873: 0, 874: 0 }, ...vmOptions });
   const stack = `e2e-${name}`;
   const stackFile = writeStackFile(stack, node(vm));
+  // A killed earlier run may have left the file backend's lock on this throwaway stack.
+  const backend = (process.env.PULUMI_BACKEND_URL ?? "").replace(/^file:\/\//, "");
+  if (backend) fs.rmSync(path.join(backend, ".pulumi", "locks", "organization", "mirrorkit", stack), { recursive: true, force: true });
   if ((await stackNames()).includes(stack)) {
     await pulumi(["stack", "rm", stack, "--yes", "--force", "--preserve-config"]);
   }
