@@ -1,6 +1,6 @@
 // nginx configuration of a mirror node.
 import type { WebConfig } from "../config";
-import { HEADER, renderServiceUnit } from "./systemd";
+import { HEADER, mountUnitName, renderServiceUnit } from "./systemd";
 import { renderTemplate } from "./templates";
 
 /** Served as application/octet-stream: packages and images (Fedora guide). */
@@ -13,8 +13,14 @@ export const BINARY_EXTENSIONS = [
 export const WEB_UNIT = "mirrorkit-web.service";
 
 /** The web server's model from node config (shared by WebServer and `npm run render`). */
-export function webModel(node: { web: WebConfig; mirrorRoot: string; accounts: { http: { user: string; group: string } } }): WebModel {
+export function webModel(node: {
+  web: WebConfig;
+  mirrorRoot: string;
+  accounts: { http: { user: string; group: string } };
+  volumes?: { mountPoint: string }[];
+}): WebModel {
   return {
+    mountUnits: (node.volumes ?? []).map((v) => mountUnitName(v.mountPoint)),
     web: node.web,
     mirrorRoot: node.mirrorRoot,
     user: node.accounts.http.user,
@@ -25,6 +31,8 @@ export function webModel(node: { web: WebConfig; mirrorRoot: string; accounts: {
 }
 
 export interface WebModel {
+  /** The data volumes' mount units: the server comes back when a volume is mounted again. */
+  mountUnits?: string[];
   web: WebConfig;
   mirrorRoot: string;
   user: string;
@@ -88,6 +96,8 @@ export function renderWebUnit(m: WebModel, server: string, exec: { check: string
       "RestrictAddressFamilies=AF_INET AF_INET6 AF_UNIX",
       "LimitNOFILE=65536",
     ],
+    // Stopping a data mount stops the server (RequiresMountsFor=); mounting it starts it again.
+    wantedBy: ["multi-user.target", ...(m.mountUnits ?? [])].join(" "),
   });
 }
 

@@ -1,6 +1,6 @@
 // rsync daemon configuration: the public instance and the private tier instance.
 import type { AccountsConfig, NodeConfig } from "../config";
-import { HEADER, renderServiceUnit } from "./systemd";
+import { HEADER, mountUnitName, renderServiceUnit } from "./systemd";
 import { renderTemplate } from "./templates";
 
 export type RsyncInstance = "public" | "private";
@@ -19,6 +19,8 @@ export interface RsyncdModel {
   hostsAllow: string[];
   authUsers: string[];
   mirrorRoot: string;
+  /** The data volumes' mount units: the daemon comes back when a volume is mounted again. */
+  mountUnits: string[];
 }
 
 export function rsyncUnitName(instance: RsyncInstance): string {
@@ -30,6 +32,7 @@ export function rsyncdModels(node: NodeConfig, configDir: string): RsyncdModel[]
   const models: RsyncdModel[] = [];
   const abs = (p: string) => `${node.mirrorRoot}/${p}`.replace(/\/+$/, "");
   const accounts: AccountsConfig = node.accounts;
+  const mountUnits = node.volumes.map((v) => mountUnitName(v.mountPoint));
   if (node.rsync.modules.length > 0) {
     models.push({
       instance: "public",
@@ -44,6 +47,7 @@ export function rsyncdModels(node: NodeConfig, configDir: string): RsyncdModel[]
       hostsAllow: [],
       authUsers: [],
       mirrorRoot: node.mirrorRoot,
+      mountUnits,
     });
   }
   const priv = node.rsync.private;
@@ -61,6 +65,7 @@ export function rsyncdModels(node: NodeConfig, configDir: string): RsyncdModel[]
       hostsAllow: priv.hostsAllow,
       authUsers: priv.users.map((u) => u.name),
       mirrorRoot: node.mirrorRoot,
+      mountUnits,
     });
   }
   return models;
@@ -108,6 +113,7 @@ export function renderRsyncdUnit(m: RsyncdModel): string {
       "RestrictAddressFamilies=AF_INET AF_INET6 AF_UNIX",
     ],
     sandboxExceptions: ["SystemCallFilter=@setuid chroot"],
+    wantedBy: ["multi-user.target", ...m.mountUnits].join(" "),
   });
 }
 

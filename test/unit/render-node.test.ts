@@ -10,6 +10,7 @@ import { renderRsyncdConf, renderRsyncdUnit, rsyncdCheckCommand, rsyncdModels } 
 import { RSYNC_SYNC_FLAGS, syncFlags, renderSyncExcludes, renderSyncScript, renderSyncService, renderSyncTimer, syncModel } from "../../components/render/sync";
 import { escapePath, mountUnitName, renderMountUnit } from "../../components/render/systemd";
 import { formatScript } from "../../components/data-volume";
+import { renderNginxUnit, webModel } from "../../components/render/nginx";
 import { isDeleteFlag } from "../../policies/sync-safety-flags";
 import { nodeConfig } from "../lib/fixtures";
 import { exposure, sh, tmpDir } from "../lib/tools";
@@ -167,6 +168,13 @@ describe("node rendering", () => {
     assert.ok(!nd.some((f) => isDeleteFlag(f) || f.startsWith("--max-delete")), nd.join(" "));
     assert.ok(nd.includes("--delay-updates"));
     assert.doesNotMatch(renderSyncScript(syncModel(noDelete, noDelete.sync[0])), /mountpoint -q/, "no volume: no mount check");
+  });
+
+  it("servers come back when a data volume is mounted again (wanted by its mount unit)", () => {
+    const node = nodeConfig({ volumes: [{ name: "d", device: "/dev/vdb", mountPoint: "/srv/mirror" }], rsync: { modules: [{ name: "f", path: "f" }] } });
+    assert.match(renderNginxUnit(webModel(node)), /^WantedBy=multi-user\.target srv-mirror\.mount$/m);
+    assert.match(renderRsyncdUnit(rsyncdModels(node, "/etc/mirrorkit")[0]), /^WantedBy=multi-user\.target srv-mirror\.mount$/m);
+    assert.match(renderNginxUnit(webModel(nodeConfig({}))), /^WantedBy=multi-user\.target$/m);
   });
 
   it("sync service runs as the mirror account at low priority, after the mount", () => {
