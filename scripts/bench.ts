@@ -14,6 +14,7 @@
 // Options: --only B2,B4 to run some; --runs N repetitions (default 3).
 import { execFileSync, spawn, spawnSync } from "node:child_process";
 import * as fs from "node:fs";
+import * as net from "node:net";
 import * as os from "node:os";
 import * as path from "node:path";
 import { parseNodeConfig } from "../components/config";
@@ -51,6 +52,37 @@ function run(cmd: string, cmdArgs: string[], opts: { input?: string; env?: NodeJ
   return r.stdout;
 }
 
+function runAsync(cmd: string, cmdArgs: string[]): Promise<string> {
+  return new Promise((resolve, reject) => {
+    const child = spawn(cmd, cmdArgs, { stdio: ["ignore", "pipe", "pipe"] });
+    let out = "";
+    let err = "";
+    child.stdout.on("data", (d: Buffer) => (out += d.toString()));
+    child.stderr.on("data", (d: Buffer) => (err += d.toString()));
+    child.on("close", (code) => (code === 0 ? resolve(out) : reject(new Error(`${cmd} ${cmdArgs.join(" ")} failed (${code}):\n${out}\n${err}`))));
+  });
+}
+
+/** A loopback TCP proxy in front of `port` that counts the bytes crossing it, both ways. */
+async function countingProxy(port: number): Promise<{ port: number; bytes: () => number; close: () => void }> {
+  let total = 0;
+  const server = net.createServer((client) => {
+    const upstream = net.connect(port, "127.0.0.1");
+    client.on("data", (d: Buffer) => (total += d.length));
+    upstream.on("data", (d: Buffer) => (total += d.length));
+    client.pipe(upstream);
+    upstream.pipe(client);
+    const end = () => {
+      client.destroy();
+      upstream.destroy();
+    };
+    client.on("error", end);
+    upstream.on("error", end);
+  });
+  await new Promise<void>((r) => server.listen(0, "127.0.0.1", r));
+  return { port: (server.address() as net.AddressInfo).port, bytes: () => total, close: () => server.close() };
+}
+
 function tmp(name: string): string {
   return fs.mkdtempSync(path.join(os.tmpdir(), `mirrorkit-bench-${name}-`));
 }
@@ -75,30 +107,22 @@ function startRsyncd(root: string, port: number, logFile: string) {
   return child;
 }
 
-/** Bytes the daemon sent and received, from its per-connection log lines, since `offset`. */
-function daemonBytes(logFile: string, offset: number): number {
-  const text = fs.readFileSync(logFile, "utf8").slice(offset);
-  let total = 0;
-  for (const m of text.matchAll(/sent ([\d,]+) bytes\s+received ([\d,]+) bytes/g)) {
-    total += Number(m[1].replace(/,/g, "")) + Number(m[2].replace(/,/g, ""));
-  }
-  return total;
-}
-
 // ---------------------------------------------------------------- B2, B3
-function benchSync() {
+async function benchSync() {
   const files = 100_000;
   const root = tmp("upstream");
   process.stderr.write(`[bench] B2/B3: writing a ${files}-file fixture...\n`);
   makeTree(root, files);
   const log = path.join(tmp("log"), "rsyncd.log");
-  const port = 28873;
-  const daemon = startRsyncd(root, port, log);
+  const daemonPort = 28873;
+  const daemon = startRsyncd(root, daemonPort, log);
+  // Both clients go through the proxy: the bytes that cross the wire are counted the same way.
+  const proxy = await countingProxy(daemonPort);
   try {
     const node = parseNodeConfig({
       name: "bench",
       host: { address: "127.0.0.1", privateKey: "unused" },
-      sync: [{ name: "tree", upstream: `rsync://127.0.0.1:${port}/tree/`, path: "tree", checkFile: "lastupdate", trace: false }],
+      sync: [{ name: "tree", upstream: `rsync://127.0.0.1:${proxy.port}/tree/`, path: "tree", checkFile: "lastupdate", trace: false }],
     });
     const kitRun = (dest: string) => {
       const state = tmp("state");
@@ -106,12 +130,12 @@ function benchSync() {
       fs.writeFileSync(m.excludePath, renderSyncExcludes(m));
       const script = path.join(state, "sync.sh");
       fs.writeFileSync(script, renderSyncScript(m));
-      return () => run("sh", [script]);
+      return () => runAsync("sh", [script]);
     };
     const plain = (dest: string) => () =>
-      run("rsync", ["-rtlpH", "--safe-links", "--numeric-ids", "--delete-after", "--delay-updates", `rsync://127.0.0.1:${port}/tree/`, `${dest}/`]);
+      runAsync("rsync", ["-rtlpH", "--safe-links", "--numeric-ids", "--delete-after", "--delay-updates", `rsync://127.0.0.1:${proxy.port}/tree/`, `${dest}/`]);
 
-    const full: { kit: number[]; plain: number[] } = { kit: [], plain: [] };
+    const full = { kit: [] as number[], plain: [] as number[] };
     const unchanged = { kit: [] as number[], plain: [] as number[], kitBytes: [] as number[], plainBytes: [] as number[] };
     for (let r = 0; r < RUNS; r++) {
       const dk = tmp("dest-kit");
@@ -119,27 +143,28 @@ function benchSync() {
       const k = kitRun(dk);
       const p = plain(dp);
       // Alternate the order so neither always runs on a warmer cache.
-      for (const [which, fn] of (r % 2 === 0 ? [["kit", k], ["plain", p]] : [["plain", p], ["kit", k]]) as [string, () => string][]) {
+      for (const [which, fn] of (r % 2 === 0 ? [["kit", k], ["plain", p]] : [["plain", p], ["kit", k]]) as [string, () => Promise<string>][]) {
         const t = now();
-        fn();
+        await fn();
         (which === "kit" ? full.kit : full.plain).push(now() - t);
       }
-      for (const [which, fn] of [["kit", k], ["plain", p]] as [string, () => string][]) {
-        const offset = fs.statSync(log).size;
+      for (const [which, fn] of [["kit", k], ["plain", p]] as [string, () => Promise<string>][]) {
+        const before = proxy.bytes();
         const t = now();
-        const out = fn();
+        const out = await fn();
         const dt = now() - t;
         if (which === "kit" && !/no sync needed/.test(out)) throw new Error(`B2: the kit's no-change run did not skip:\n${out}`);
         (which === "kit" ? unchanged.kit : unchanged.plain).push(dt);
-        (which === "kit" ? unchanged.kitBytes : unchanged.plainBytes).push(daemonBytes(log, offset));
+        (which === "kit" ? unchanged.kitBytes : unchanged.plainBytes).push(proxy.bytes() - before);
       }
       fs.rmSync(dk, { recursive: true, force: true });
       fs.rmSync(dp, { recursive: true, force: true });
     }
-    figures.push({ id: "B2", what: `no-change sync of ${files} files: bytes over the wire`, unit: "bytes", kit: unchanged.kitBytes, plain: unchanged.plainBytes, note: "kit/plain: the kit compares lastupdate first and opens no transfer" });
+    figures.push({ id: "B2", what: `no-change sync of ${files} files: bytes over the wire (both ways)`, unit: "bytes", kit: unchanged.kitBytes, plain: unchanged.plainBytes, note: "kit/plain: the kit fetches only lastupdate, no file list" });
     figures.push({ id: "B2", what: `no-change sync of ${files} files: wall time`, unit: "s", kit: unchanged.kit, plain: unchanged.plain });
     figures.push({ id: "B3", what: `full sync of ${files} files into an empty tree`, unit: "s", kit: full.kit, plain: full.plain, note: "kit/plain: the kit adds lock, guards, temp cleanup, status and metrics" });
   } finally {
+    proxy.close();
     daemon.kill();
     fs.rmSync(root, { recursive: true, force: true });
   }
@@ -350,7 +375,7 @@ function report(): string {
 }
 
 async function main() {
-  if (want("B2") || want("B3")) benchSync();
+  if (want("B2") || want("B3")) await benchSync();
   if (want("B4")) benchServing();
   if (want("B5")) await benchScale();
   if (want("B1")) await benchProvision();

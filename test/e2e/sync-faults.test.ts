@@ -163,6 +163,9 @@ describe("sync faults on a VM (real pulumi up)", { timeout: 40 * MINUTES }, () =
     } finally {
       await node.vm.ssh("rmdir /srv/mirror/fedora 2>/dev/null; rm -rf /run/systemd/system/srv-mirror.mount.d && systemctl daemon-reload && systemctl reset-failed srv-mirror.mount; systemctl start srv-mirror.mount");
     }
+    // The web server stopped with the disk (RequiresMountsFor=) and, wanted by the mount, comes back with it.
+    const back = await node.vm.ssh("for i in $(seq 1 60); do systemctl is-active -q mirrorkit-web.service && exit 0; sleep 1; done; systemctl status mirrorkit-web.service --no-pager; exit 1", { allowFailure: true });
+    assert.equal(back.code, 0, back.stdout);
     assert.equal((await fetch(node.url(80, "/fedora/releases/41/README"))).status, 200);
   });
 
