@@ -55,7 +55,8 @@ describe("Apache node on a VM (real pulumi up)", { timeout: 25 * MINUTES }, () =
     assert.equal((await fetch(node.url(80, "/f/41/README"), { headers: { Range: "bytes=0-3" } })).status, 206);
     const ka = await keepaliveReuse(node.vm.address, node.vm.ports[80], ["/f/41/README", "/f/41/a.rpm"]);
     assert.deepEqual(ka.statuses, [200, 200], "two requests answered on one connection");
-    assert.match(ka.connection, /keep-alive/i);
+    // HTTP/1.1 connections persist unless the server says "close" (Apache sends no Connection header then).
+    assert.doesNotMatch(ka.connection, /close/i);
   });
 
   it("the connection past the per-address ISO limit is refused", async () => {

@@ -199,7 +199,8 @@ describe("complete node on a VM (real pulumi up)", { timeout: 40 * MINUTES }, ()
     await node.vm.ssh("runuser -u mirror -- truncate -s 512M /srv/mirror/fedora/releases/41/big.iso");
     const ka = await keepaliveReuse(node.vm.address, node.vm.ports[80], ["/fedora/releases/41/README", "/fedora/lastupdate"]);
     assert.deepEqual(ka.statuses, [200, 200]);
-    assert.match(ka.connection, /keep-alive/i);
+    // HTTP/1.1 connections persist unless the server says "close" (Apache sends no Connection header then).
+    assert.doesNotMatch(ka.connection, /close/i);
     const probe = await perAddressLimit(node.url(80, "/fedora/releases/41/big.iso"), 6);
     assert.deepEqual(probe.held, [200, 200, 200, 200, 200, 200]);
     assert.equal(probe.extra, 503);
