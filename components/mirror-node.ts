@@ -85,7 +85,14 @@ export class MirrorNode extends pulumi.ComponentResource {
 
     new WebServer(
       `${name}-web`,
-      { connection, web: args.web, accounts: args.accounts, mirrorRoot: args.mirrorRoot, serverName: args.host.address },
+      {
+        connection,
+        web: args.web,
+        accounts: args.accounts,
+        mirrorRoot: args.mirrorRoot,
+        serverName: args.publicName ?? args.host.address,
+        volumes: args.volumes,
+      },
       { ...mine, dependsOn: ready },
     );
     for (const model of rsyncdModels(args, KIT_CONFIG_DIR)) {

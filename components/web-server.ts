@@ -2,7 +2,7 @@
 // the kit's own sandboxed unit. The distribution's stock units are stopped
 // and masked so only the kit's config serves the tree.
 import * as pulumi from "@pulumi/pulumi";
-import type { AccountsConfig, WebConfig } from "./config";
+import type { AccountsConfig, VolumeConfig, WebConfig } from "./config";
 import type { Connection } from "./connection";
 import { RemoteFile } from "./remote-file";
 import { renderApacheConf, renderApacheUnit } from "./render/apache";
@@ -16,6 +16,8 @@ export interface WebServerArgs {
   mirrorRoot: string;
   /** Name the server answers to (Apache's ServerName). */
   serverName: string;
+  /** The node's data volumes: the server is wanted by their mounts, so it returns with them. */
+  volumes: VolumeConfig[];
 }
 
 export { WEB_UNIT };

@@ -54,6 +54,15 @@ describe("MirrorNode resource graph", () => {
     assert.equal(await source.text, renderNginxConf(webModel(node)));
   });
 
+  it("the deployed web unit is wanted by the data mount (args carry the volumes)", async () => {
+    const n = nodeConfig({ name: "vols", volumes: [{ name: "d", device: "/dev/vdb", mountPoint: "/srv/mirror" }] });
+    new MirrorNode(n.name, n);
+    await settle();
+    const copy = registered.find((r) => r.name === "vols-web-unit-file-copy");
+    assert.ok(copy);
+    assert.match(String(await (copy.inputs.source as { text?: Promise<string> }).text), /^WantedBy=multi-user\.target srv-mirror\.mount$/m);
+  });
+
   it("validates the staged config before moving it into place", () => {
     const install = registered.find((r) => r.name === "graph-web-nginx-conf-install");
     assert.ok(install);
