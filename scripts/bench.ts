@@ -182,7 +182,7 @@ function wrk(url: string, connections: number): { rps: number; mbps: number } {
 }
 
 function waitHttp(url: string) {
-  execFileSync("sh", ["-c", `for i in $(seq 100); do curl -fsS -o /dev/null '${url}' && exit 0; sleep 0.1; done; exit 1`]);
+  execFileSync("sh", ["-c", `for i in $(seq 100); do curl -fsS -o /dev/null '${url}' 2>/dev/null && exit 0; sleep 0.1; done; echo "no answer from ${url}" >&2; exit 1`]);
 }
 
 function benchServing() {
@@ -216,6 +216,9 @@ function benchServing() {
       stockProc = spawn("nginx", ["-c", path.join(stock, "nginx.conf"), "-e", "stderr", "-g", "daemon off;"], { stdio: "ignore" });
     } else {
       run("cp", ["-a", "/etc/apache2/.", stock]);
+      // Debian enables mod_qos with its package, and then the stock server cannot start
+      // (the module needs PCRE, which the server no longer loads); stock runs without it.
+      for (const f of ["qos.load", "qos.conf"]) fs.rmSync(path.join(stock, "mods-enabled", f), { force: true });
       fs.writeFileSync(path.join(stock, "ports.conf"), `Listen ${stockPort}\n`);
       fs.writeFileSync(path.join(stock, "sites-enabled", "000-default.conf"), `<VirtualHost *:${stockPort}>\n DocumentRoot ${root}\n <Directory ${root}>\n  Require all granted\n </Directory>\n</VirtualHost>\n`);
       const env = { APACHE_RUN_USER: "www-data", APACHE_RUN_GROUP: "www-data", APACHE_PID_FILE: `${stock}/apache2.pid`, APACHE_RUN_DIR: stock, APACHE_LOCK_DIR: stock, APACHE_LOG_DIR: stock };
@@ -375,14 +378,22 @@ function report(): string {
 }
 
 async function main() {
-  if (want("B2") || want("B3")) await benchSync();
-  if (want("B4")) benchServing();
-  if (want("B5")) await benchScale();
-  if (want("B1")) await benchProvision();
-  const text = report();
+  let failure: unknown;
+  try {
+    if (want("B2") || want("B3")) await benchSync();
+    if (want("B4")) benchServing();
+    if (want("B5")) await benchScale();
+    if (want("B1")) await benchProvision();
+  } catch (err) {
+    failure = err;
+  }
+  // What was measured is kept; a failed step is named and fails the run.
+  let text = report();
+  if (failure !== undefined) text += `\n**A step failed; the figures above are those measured before it.**\n\n\`\`\`\n${String(failure instanceof Error ? failure.message : failure).slice(0, 2000)}\n\`\`\`\n`;
   fs.mkdirSync(path.join(PROJECT_DIR, "docs"), { recursive: true });
   fs.writeFileSync(path.join(PROJECT_DIR, "docs", "benchmarks.md"), text);
   process.stdout.write(text);
+  if (failure !== undefined) throw failure;
 }
 
 main().catch((err) => {
