@@ -43,7 +43,7 @@ const RUNS = Number(args.find((a) => a.startsWith("--runs="))?.slice(7) ?? 3);
 const want = (id: string) => only.length === 0 || only.includes(id);
 
 const median = (xs: number[]) => [...xs].sort((a, b) => a - b)[Math.floor((xs.length - 1) / 2)];
-const fmt = (x: number) => (x >= 100 ? x.toFixed(0) : x >= 10 ? x.toFixed(1) : x.toFixed(3));
+const fmt = (x: number) => (x >= 100 ? x.toFixed(0) : x >= 10 ? x.toFixed(1) : x >= 0.01 || x === 0 ? x.toFixed(3) : x.toExponential(2));
 const now = () => performance.now() / 1000;
 
 function run(cmd: string, cmdArgs: string[], opts: { input?: string; env?: NodeJS.ProcessEnv } = {}): string {
