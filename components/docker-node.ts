@@ -7,8 +7,8 @@ import * as pulumi from "@pulumi/pulumi";
 import * as docker from "@pulumi/docker";
 import { redactSecrets, type NodeConfig } from "./config";
 import { nodeEndpoints, type MirrorNodeEndpoints } from "./mirror-node";
-import { renderApacheConf } from "./render/apache";
-import { renderNginxConf, runtimeDirName, webModel } from "./render/nginx";
+import { runtimeDirName, webModel } from "./render/nginx";
+import { renderWebConf } from "./render/web";
 import { renderRsyncdConf, renderRsyncdSecrets, rsyncdModels } from "./render/rsync";
 
 export const DOCKER_CONTEXT = path.resolve(__dirname, "..", "docker");
@@ -66,7 +66,7 @@ export class DockerNode extends pulumi.ComponentResource {
         uploads: [
           {
             file: web.configPath,
-            content: args.web.server === "nginx" ? renderNginxConf(web) : renderApacheConf(web, args.publicName ?? args.host.address),
+            content: renderWebConf(web, args.publicName ?? args.host.address),
           },
         ],
         volumes: treeMount,

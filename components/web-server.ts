@@ -5,8 +5,8 @@ import * as pulumi from "@pulumi/pulumi";
 import type { AccountsConfig, VolumeConfig, WebConfig } from "./config";
 import type { Connection } from "./connection";
 import { RemoteFile } from "./remote-file";
-import { renderApacheConf, renderApacheUnit } from "./render/apache";
-import { renderNginxConf, renderNginxUnit, runtimeDirName, WEB_UNIT, webModel, type WebModel } from "./render/nginx";
+import { runtimeDirName, WEB_UNIT, webModel, type WebModel } from "./render/nginx";
+import { renderWebConf, renderWebServerUnit, webConfigCheck } from "./render/web";
 import { SystemdUnit } from "./systemd-unit";
 
 export interface WebServerArgs {
@@ -20,7 +20,6 @@ export interface WebServerArgs {
   volumes: VolumeConfig[];
 }
 
-export { WEB_UNIT };
 
 export class WebServer extends pulumi.ComponentResource {
   readonly unitName: string;
@@ -35,24 +34,16 @@ export class WebServer extends pulumi.ComponentResource {
     const rt = runtimeDirName(WEB_UNIT);
     // Checked with the real binary before it replaces the working file.
     const prepare = `install -d -m 0755 /run/${rt} /var/log/${rt}`;
-    const flavour =
-      args.web.server === "nginx"
-        ? { content: renderNginxConf(model), unit: renderNginxUnit(model), validate: `${prepare} && nginx -t -q -e stderr -c "$STAGED"` }
-        : {
-            content: renderApacheConf(model, args.serverName),
-            unit: renderApacheUnit(model),
-            validate: `${prepare} && apache2 -t -f "$STAGED"`,
-          };
     const config = new RemoteFile(
       `${name}-${args.web.server}-conf`,
       {
         connection: args.connection,
         path: model.configPath,
-        content: flavour.content,
+        content: renderWebConf(model, args.serverName),
         mode: "0644",
         owner: "root",
         group: "root",
-        validate: flavour.validate,
+        validate: `${prepare} && ${webConfigCheck(args.web.server)}`,
       },
       { parent: this, dependsOn: opts?.dependsOn },
     );
@@ -61,7 +52,7 @@ export class WebServer extends pulumi.ComponentResource {
       {
         connection: args.connection,
         unitName: WEB_UNIT,
-        content: flavour.unit,
+        content: renderWebServerUnit(model),
         activation: "start",
         onConfigChange: "reload",
         configHashes: [config.contentHash],

@@ -2,9 +2,9 @@
 // host: the same model functions the components use. Secret files carry a
 // placeholder, never the secret.
 import type { NodeConfig } from "../config";
-import { renderApacheConf, renderApacheUnit } from "./apache";
 import { bitflipModel, renderBitflipService, renderBitflipTimer } from "./bitflip";
-import { renderNginxConf, renderNginxUnit, webModel } from "./nginx";
+import { webModel } from "./nginx";
+import { renderWebConf, renderWebServerUnit } from "./web";
 import { renderRsyncdConf, renderRsyncdUnit, rsyncdModels } from "./rsync";
 import { renderSyncExcludes, renderSyncScript, renderSyncService, renderSyncTimer, syncModel } from "./sync";
 import { mountUnitName, renderMountUnit } from "./systemd";
@@ -26,13 +26,8 @@ export function nodeFiles(node: NodeConfig): RenderedFile[] {
     unit(mountUnitName(v.mountPoint), renderMountUnit({ device: v.device, mountPoint: v.mountPoint, fsType: v.fsType }));
   }
   const web = webModel(node);
-  if (node.web.server === "nginx") {
-    add(web.configPath, renderNginxConf(web));
-    unit(web.unitName, renderNginxUnit(web));
-  } else {
-    add(web.configPath, renderApacheConf(web, node.host.address));
-    unit(web.unitName, renderApacheUnit(web));
-  }
+  add(web.configPath, renderWebConf(web, node.publicName ?? node.host.address));
+  unit(web.unitName, renderWebServerUnit(web));
   for (const m of rsyncdModels(node, "/etc/mirrorkit")) {
     add(m.configPath, renderRsyncdConf(m));
     if (m.instance === "private") add(m.secretsPath, SECRET_PLACEHOLDER, "0600");

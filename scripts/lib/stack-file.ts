@@ -21,12 +21,12 @@ export function stackFilePath(stack: string): string {
   return path.join(PROJECT_DIR, "stacks", `Pulumi.${stack}.yaml`);
 }
 
-export function readStackFile(stack: string): { config: Record<string, unknown>; raw: string } {
+export function readStackFile(stack: string): { config: Record<string, unknown> } {
   const file = stackFilePath(stack);
   if (!fs.existsSync(file)) throw new Error(`no stack file ${path.relative(PROJECT_DIR, file)}`);
   const raw = fs.readFileSync(file, "utf8");
   const doc = (parse(raw) ?? {}) as { config?: Record<string, unknown> };
-  return { config: dropSecure(doc.config ?? {}) as Record<string, unknown>, raw };
+  return { config: dropSecure(doc.config ?? {}) as Record<string, unknown> };
 }
 
 /** The stack's raw `mirrorkit:node` value (secrets as placeholders). */

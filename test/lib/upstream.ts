@@ -32,13 +32,8 @@ async function freePort(): Promise<number> {
   });
 }
 
-export interface TreeOptions {
-  /** Size of the ISO in the released tree; sparse. */
-  isoBytes?: number;
-}
-
 /** Writes the fixture tree: releases/41 public, releases/42 staged (0750). */
-export function writeTree(root: string, opts: TreeOptions = {}): void {
+export function writeTree(root: string): void {
   const mk = (rel: string, mode = 0o755) => {
     fs.mkdirSync(path.join(root, rel), { recursive: true });
     fs.chmodSync(path.join(root, rel), mode);
@@ -49,7 +44,7 @@ export function writeTree(root: string, opts: TreeOptions = {}): void {
   fs.writeFileSync(path.join(root, "releases/41/Everything/x86_64/os/Packages/hello-2.12-1.fc41.x86_64.rpm"), "rpm-bytes\n".repeat(100));
   const iso = path.join(root, "releases/41/Everything/x86_64/iso/Fedora-41-netinst.iso");
   fs.closeSync(fs.openSync(iso, "w"));
-  fs.truncateSync(iso, opts.isoBytes ?? 4 * 1024 * 1024);
+  fs.truncateSync(iso, 4 * 1024 * 1024);
   fs.writeFileSync(path.join(root, "releases/41/README"), "Fedora 41 is released\n");
   // The staged release: directories 0750, as upstream stages them.
   mk("releases/42/Everything/x86_64/os", 0o750);
@@ -60,10 +55,10 @@ export function writeTree(root: string, opts: TreeOptions = {}): void {
   fs.writeFileSync(path.join(root, "lastupdate"), `${Date.now()}\n`);
 }
 
-export async function startUpstream(module = "fedora", opts: TreeOptions = {}): Promise<Upstream> {
+export async function startUpstream(module = "fedora"): Promise<Upstream> {
   const dir = tmpDir("upstream");
   const root = path.join(dir, "tree");
-  writeTree(root, opts);
+  writeTree(root);
   const port = await freePort();
   const conf = path.join(dir, "rsyncd.conf");
   // Runs as root, like a tier-0 serving its own staged content to tier-1s.
