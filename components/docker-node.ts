@@ -8,7 +8,7 @@ import * as docker from "@pulumi/docker";
 import { redactSecrets, type NodeConfig } from "./config";
 import { nodeEndpoints, type MirrorNodeEndpoints } from "./mirror-node";
 import { runtimeDirName, webModel } from "./render/nginx";
-import { renderWebConf } from "./render/web";
+import { renderWebConf, webSupportFiles } from "./render/web";
 import { renderRsyncdConf, renderRsyncdSecrets, rsyncdModels } from "./render/rsync";
 
 export const DOCKER_CONTEXT = path.resolve(__dirname, "..", "docker");
@@ -64,6 +64,7 @@ export class DockerNode extends pulumi.ComponentResource {
         command: webCommand,
         user: `${http.user}:${http.group}`,
         uploads: [
+          ...webSupportFiles(web).map((f) => ({ file: f.path, content: f.content })),
           {
             file: web.configPath,
             content: renderWebConf(web, args.publicName ?? args.host.address),

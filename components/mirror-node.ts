@@ -27,7 +27,7 @@ export interface MirrorNodeEndpoints {
 
 /** Debian packages each web server choice needs. */
 export const WEB_PACKAGES: Record<NodeConfig["web"]["server"], string[]> = {
-  nginx: ["nginx-light"],
+  nginx: ["nginx-light", "libnginx-mod-http-js"],
   apache: ["apache2", "libapache2-mod-qos", "libpcre3"],
 };
 

@@ -6,7 +6,7 @@ import type { AccountsConfig, VolumeConfig, WebConfig } from "./config";
 import type { Connection } from "./connection";
 import { RemoteFile } from "./remote-file";
 import { runtimeDirName, WEB_UNIT, webModel, type WebModel } from "./render/nginx";
-import { renderWebConf, renderWebServerUnit, webConfigCheck } from "./render/web";
+import { renderWebConf, renderWebServerUnit, webConfigCheck, webSupportFiles } from "./render/web";
 import { SystemdUnit } from "./systemd-unit";
 
 export interface WebServerArgs {
@@ -34,6 +34,15 @@ export class WebServer extends pulumi.ComponentResource {
     const rt = runtimeDirName(WEB_UNIT);
     // Checked with the real binary before it replaces the working file.
     const prepare = `install -d -m 0755 /run/${rt} /var/log/${rt}`;
+    // The config's own check reads these, so they go in first.
+    const support = webSupportFiles(model).map(
+      (f) =>
+        new RemoteFile(
+          `${name}-${f.key}`,
+          { connection: args.connection, path: f.path, content: f.content, mode: "0644", owner: "root", group: "root", validate: f.validate },
+          { parent: this, dependsOn: opts?.dependsOn },
+        ),
+    );
     const config = new RemoteFile(
       `${name}-${args.web.server}-conf`,
       {
@@ -45,7 +54,8 @@ export class WebServer extends pulumi.ComponentResource {
         group: "root",
         validate: `${prepare} && ${webConfigCheck(args.web.server)}`,
       },
-      { parent: this, dependsOn: opts?.dependsOn },
+      // Waits for what the component waits for, through the support files when there are any.
+      { parent: this, dependsOn: support.length > 0 ? support.map((f) => f.installed) : opts?.dependsOn },
     );
     new SystemdUnit(
       `${name}-unit`,
@@ -55,7 +65,7 @@ export class WebServer extends pulumi.ComponentResource {
         content: renderWebServerUnit(model),
         activation: "start",
         onConfigChange: "reload",
-        configHashes: [config.contentHash],
+        configHashes: [config.contentHash, ...support.map((f) => f.contentHash)],
         masks: ["nginx.service", "apache2.service"],
       },
       { parent: this, dependsOn: [config.installed] },

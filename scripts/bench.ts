@@ -20,6 +20,7 @@ import * as path from "node:path";
 import { parseNodeConfig } from "../components/config";
 import { renderApacheConf } from "../components/render/apache";
 import { renderNginxConf, webModel } from "../components/render/nginx";
+import { webSupportFiles } from "../components/render/web";
 import { renderSyncExcludes, renderSyncScript, syncModel } from "../components/render/sync";
 import { bootVm } from "../vm/vm";
 import { PROJECT_DIR, pulumi, stackNames } from "./lib/pulumi";
@@ -198,10 +199,17 @@ function benchServing() {
     const stockPort = kitPort + 1;
     const node = parseNodeConfig({ name: "bench", host: { address: "127.0.0.1", privateKey: "unused" }, mirrorRoot: root, web: { server, httpPort: kitPort } });
     const dir = tmp(`${server}-kit`);
-    const m = { ...webModel(node), configPath: path.join(dir, server === "nginx" ? "nginx.conf" : "httpd.conf") };
+    const m = {
+      ...webModel(node),
+      configPath: path.join(dir, server === "nginx" ? "nginx.conf" : "httpd.conf"),
+      listingFilterPath: path.join(dir, "listing-filter.js"),
+    };
     fs.mkdirSync("/run/mirrorkit-web", { recursive: true });
     fs.mkdirSync("/var/log/mirrorkit-web", { recursive: true });
-    fs.writeFileSync(m.configPath, server === "nginx" ? renderNginxConf(m) : renderApacheConf(m, "127.0.0.1"));
+    for (const f of webSupportFiles(m)) fs.writeFileSync(f.path, f.content);
+    // The kit's files as rendered, bound to loopback only (a node listens on all addresses).
+    const rendered = server === "nginx" ? renderNginxConf(m) : renderApacheConf(m, "127.0.0.1");
+    fs.writeFileSync(m.configPath, rendered.replace(/^(\s*)(listen|Listen) (\d+)/m, "$1$2 127.0.0.1:$3"));
 
     // Debian's stock configuration, only its port and document root changed.
     const stock = tmp(`${server}-stock`);
@@ -209,7 +217,7 @@ function benchServing() {
     let stockProc;
     if (server === "nginx") {
       run("cp", ["-a", "/etc/nginx/.", stock]);
-      fs.writeFileSync(path.join(stock, "sites-enabled", "default"), `server {\n listen ${stockPort} default_server;\n root ${root};\n index index.html;\n location / { try_files $uri $uri/ =404; }\n}\n`);
+      fs.writeFileSync(path.join(stock, "sites-enabled", "default"), `server {\n listen 127.0.0.1:${stockPort} default_server;\n root ${root};\n index index.html;\n location / { try_files $uri $uri/ =404; }\n}\n`);
       const conf = fs.readFileSync(path.join(stock, "nginx.conf"), "utf8").replace(/\/etc\/nginx\//g, `${stock}/`).replace(/^pid .*$/m, `pid ${stock}/nginx.pid;`);
       fs.writeFileSync(path.join(stock, "nginx.conf"), conf);
       kitProc = spawn("nginx", ["-c", m.configPath, "-e", "stderr", "-g", "daemon off;"], { stdio: "ignore" });
@@ -219,7 +227,7 @@ function benchServing() {
       // Debian enables mod_qos with its package, and then the stock server cannot start
       // (the module needs PCRE, which the server no longer loads); stock runs without it.
       for (const f of ["qos.load", "qos.conf"]) fs.rmSync(path.join(stock, "mods-enabled", f), { force: true });
-      fs.writeFileSync(path.join(stock, "ports.conf"), `Listen ${stockPort}\n`);
+      fs.writeFileSync(path.join(stock, "ports.conf"), `Listen 127.0.0.1:${stockPort}\n`);
       fs.writeFileSync(path.join(stock, "sites-enabled", "000-default.conf"), `<VirtualHost *:${stockPort}>\n DocumentRoot ${root}\n <Directory ${root}>\n  Require all granted\n </Directory>\n</VirtualHost>\n`);
       const env = { APACHE_RUN_USER: "www-data", APACHE_RUN_GROUP: "www-data", APACHE_PID_FILE: `${stock}/apache2.pid`, APACHE_RUN_DIR: stock, APACHE_LOCK_DIR: stock, APACHE_LOG_DIR: stock };
       kitProc = spawn("apache2", ["-f", m.configPath, "-DFOREGROUND"], { stdio: "ignore" });

@@ -27,8 +27,12 @@ export function webModel(node: {
     group: node.accounts.http.group,
     unitName: WEB_UNIT,
     configPath: node.web.server === "nginx" ? "/etc/mirrorkit/nginx/nginx.conf" : "/etc/mirrorkit/apache/httpd.conf",
+    listingFilterPath: "/etc/mirrorkit/nginx/listing-filter.js",
   };
 }
+
+/** Debian's njs module (package libnginx-mod-http-js), which runs the listing filter. */
+export const NJS_MODULE = "/usr/lib/nginx/modules/ngx_http_js_module.so";
 
 export interface WebModel {
   /** The data volumes' mount units: the server comes back when a volume is mounted again. */
@@ -39,6 +43,8 @@ export interface WebModel {
   group: string;
   unitName: string;
   configPath: string;
+  /** nginx only: the njs filter that hides unreadable entries from listings. */
+  listingFilterPath: string;
 }
 
 /** TLS fields of a web template: `tls` false, or the certificate paths. */
@@ -59,6 +65,8 @@ export function renderNginxConf(m: WebModel): string {
     mirrorRoot: m.mirrorRoot,
     unitName: m.unitName,
     user: m.user,
+    jsModule: NJS_MODULE,
+    listingFilter: m.listingFilterPath,
     runtimeDir: `/run/${dir}`,
     logDir: `/var/log/${dir}`,
     httpPort: m.web.httpPort,
@@ -68,6 +76,23 @@ export function renderNginxConf(m: WebModel): string {
     binaryExtensions: BINARY_EXTENSIONS.join("|"),
     ...tlsFields(m.web),
   });
+}
+
+/** The njs listing filter the nginx config imports. */
+export function renderNginxListingFilter(m: WebModel): string {
+  return renderTemplate("nginx/listing-filter.js.hbs", { header: HEADER, user: m.user });
+}
+
+/**
+ * A check of the staged listing filter ("$STAGED"): nginx -t of a minimal
+ * config that uses it, which compiles it.
+ */
+export function njsCheckCommand(): string {
+  return [
+    // njs compiles a module only where a location uses it.
+    `printf 'load_module ${NJS_MODULE};\\nevents {}\\nhttp { js_import listing from %s; server { location / { js_header_filter listing.dropLength; js_body_filter listing.hideUnreadable; } } }\\n' "$STAGED" > "$STAGED.check.conf"`,
+    'nginx -t -q -e stderr -c "$STAGED.check.conf"; rc=$?; rm -f "$STAGED.check.conf"; exit $rc',
+  ].join(" && ");
 }
 
 /**

@@ -4,7 +4,7 @@
 import type { NodeConfig } from "../config";
 import { bitflipModel, renderBitflipService, renderBitflipTimer } from "./bitflip";
 import { webModel } from "./nginx";
-import { renderWebConf, renderWebServerUnit } from "./web";
+import { renderWebConf, renderWebServerUnit, webSupportFiles } from "./web";
 import { renderRsyncdConf, renderRsyncdUnit, rsyncdModels } from "./rsync";
 import { renderSyncExcludes, renderSyncScript, renderSyncService, renderSyncTimer, syncModel } from "./sync";
 import { mountUnitName, renderMountUnit } from "./systemd";
@@ -26,6 +26,7 @@ export function nodeFiles(node: NodeConfig): RenderedFile[] {
     unit(mountUnitName(v.mountPoint), renderMountUnit({ device: v.device, mountPoint: v.mountPoint, fsType: v.fsType }));
   }
   const web = webModel(node);
+  for (const f of webSupportFiles(web)) add(f.path, f.content);
   add(web.configPath, renderWebConf(web, node.publicName ?? node.host.address));
   unit(web.unitName, renderWebServerUnit(web));
   for (const m of rsyncdModels(node, "/etc/mirrorkit")) {

@@ -8,8 +8,8 @@ export function tmpDir(prefix: string): string {
   return fs.mkdtempSync(path.join(os.tmpdir(), `mirrorkit-${prefix}-`));
 }
 
-export function sh(cmd: string, args: string[]): { code: number; out: string } {
-  const r = spawnSync(cmd, args, { encoding: "utf8" });
+export function sh(cmd: string, args: string[], input?: string): { code: number; out: string } {
+  const r = spawnSync(cmd, args, { encoding: "utf8", input });
   return { code: r.status ?? -1, out: `${r.stdout ?? ""}${r.stderr ?? ""}` };
 }
 

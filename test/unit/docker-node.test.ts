@@ -79,7 +79,10 @@ describe("DockerNode (mocks)", () => {
     new DockerNode(n.name, n);
     await settle();
     const web = byName("dock2-web");
-    assert.equal((web.uploads as Inputs[])[0].content, renderNginxConf(webModel(n)));
+    const uploads = web.uploads as Inputs[];
+    const byFile = (file: string) => uploads.find((u) => u.file === file)?.content;
+    assert.equal(byFile("/etc/mirrorkit/nginx/nginx.conf"), renderNginxConf(webModel(n)));
+    assert.match(String(byFile("/etc/mirrorkit/nginx/listing-filter.js")), /function hideUnreadable/, "the listing filter the config imports");
     assert.deepEqual(web.command, ["/usr/sbin/nginx", "-c", "/etc/mirrorkit/nginx/nginx.conf", "-e", "stderr", "-g", "daemon off;"]);
   });
 

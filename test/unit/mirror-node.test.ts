@@ -26,13 +26,14 @@ describe("MirrorNode resource graph", () => {
     ]) {
       assert.equal(byType(type).length, 1, `${type} registered once`);
     }
-    assert.equal(byType("mirrorkit:host:RemoteFile").length, 2);
+    // nginx's config, its listing filter and the unit file.
+    assert.equal(byType("mirrorkit:host:RemoteFile").length, 3);
     assert.equal(byType("mirrorkit:host:SystemdUnit").length, 1);
   });
 
   it("names children by key, never by index", () => {
     const names = registered.map((r) => r.name);
-    for (const name of ["graph-accounts-mirror", "graph-accounts-http", "graph-accounts-rsync", "graph-web-nginx-conf-copy", "graph-web-unit-file-install", "graph-web-unit-activate"]) {
+    for (const name of ["graph-accounts-mirror", "graph-accounts-http", "graph-accounts-rsync", "graph-web-nginx-conf-copy", "graph-web-listing-filter-install", "graph-web-unit-file-install", "graph-web-unit-activate"]) {
       assert.ok(names.includes(name), `missing ${name} in ${names.join(", ")}`);
     }
     assert.ok(names.every((n) => !/-\d+$/.test(n)), "no index-suffixed names");

@@ -3,7 +3,10 @@ import { describe, it } from "node:test";
 import assert from "node:assert/strict";
 import * as fs from "node:fs";
 import * as path from "node:path";
+import { spawn } from "node:child_process";
+import * as net from "node:net";
 import { renderNginxConf, renderNginxUnit, runtimeDirName, webModel, type WebModel } from "../../components/render/nginx";
+import { webSupportFiles } from "../../components/render/web";
 import { nodeConfig } from "../lib/fixtures";
 import { exposure, sh, tmpDir } from "../lib/tools";
 
@@ -23,7 +26,11 @@ describe("nginx rendering", () => {
       const m = model(web, root);
       const dir = tmpDir("nginx");
       const conf = path.join(dir, "nginx.conf");
-      fs.writeFileSync(conf, renderNginxConf(m));
+      for (const f of webSupportFiles(m)) {
+        assert.equal(sh("bash", ["-c", `STAGED=${dir}/staged.js; cat > "$STAGED"; ${f.validate}`], f.content).code, 0, "the support file passes its own check");
+        fs.writeFileSync(path.join(dir, path.basename(f.path)), f.content);
+      }
+      fs.writeFileSync(conf, renderNginxConf({ ...m, listingFilterPath: path.join(dir, "listing-filter.js") }));
       // The paths the unit's RuntimeDirectory/LogsDirectory provide on a host.
       const rt = runtimeDirName(m.unitName);
       fs.mkdirSync(`/run/${rt}`, { recursive: true });
@@ -52,6 +59,56 @@ describe("nginx rendering", () => {
     assert.match(text, /\(rpm\|drpm\|deb\|udeb\|img\|qcow2/);
     assert.match(text, /root \/srv\/mirror;/);
     assert.doesNotMatch(text, /\buser\s+\S+;/, "no `user` directive: the unit sets the identity, never root");
+  });
+
+  it("a broken listing filter fails its check", () => {
+    const [filter] = webSupportFiles(model({}));
+    const r = sh("bash", ["-c", `STAGED=$(mktemp); cat > "$STAGED"; ${filter.validate}`], filter.content.replace("function readable", "function readable("));
+    assert.notEqual(r.code, 0, r.out);
+  });
+
+  it("serves listings without the entries its account cannot read (real nginx on loopback)", async () => {
+    const dir = tmpDir("nginx-listing");
+    const root = path.join(dir, "tree");
+    fs.mkdirSync(path.join(root, "releases", "41"), { recursive: true });
+    fs.mkdirSync(path.join(root, "releases", "42", "os"), { recursive: true });
+    fs.writeFileSync(path.join(root, "releases", "41", "README"), "released\n");
+    fs.writeFileSync(path.join(root, "releases", "a b&c.txt"), "odd name\n");
+    fs.writeFileSync(path.join(root, "releases", "42", "os", "STAGED"), "staged\n");
+    fs.writeFileSync(path.join(root, "releases", "private.txt"), "0640\n");
+    fs.chmodSync(path.join(root, "releases", "private.txt"), 0o640);
+    // Staged, as the sync leaves it: 0750, a group the server is not in.
+    fs.chmodSync(path.join(root, "releases", "42"), 0o750);
+    fs.chmodSync(dir, 0o755);
+    const port = await new Promise<number>((resolve) => {
+      const srv = net.createServer().listen(0, "127.0.0.1", () => {
+        const p = (srv.address() as net.AddressInfo).port;
+        srv.close(() => resolve(p));
+      });
+    });
+    const m = { ...model({ httpPort: port }, root), listingFilterPath: path.join(dir, "listing-filter.js") };
+    for (const f of webSupportFiles(m)) fs.writeFileSync(f.path, f.content);
+    const conf = path.join(dir, "nginx.conf");
+    // As rendered, bound to loopback; run as root, nginx's workers take the unprivileged "nobody".
+    fs.writeFileSync(conf, renderNginxConf(m).replace(/^(\s*)listen (\d+)/m, "$1listen 127.0.0.1:$2"));
+    fs.mkdirSync(`/run/${runtimeDirName(m.unitName)}`, { recursive: true });
+    fs.mkdirSync(`/var/log/${runtimeDirName(m.unitName)}`, { recursive: true });
+    const nginx = spawn("nginx", ["-c", conf, "-e", "stderr", "-g", "daemon off;"], { stdio: "ignore" });
+    try {
+      let listing = "";
+      for (let i = 0; i < 50 && listing === ""; i++) {
+        listing = await fetch(`http://127.0.0.1:${port}/releases/`).then((r) => r.text(), () => "");
+        if (listing === "") await new Promise((r) => setTimeout(r, 100));
+      }
+      assert.match(listing, /<a href="41\/">41\/<\/a>/);
+      assert.match(listing, /<a href="a%20b%26c\.txt">/, "names needing escapes stay");
+      assert.doesNotMatch(listing, /42/, "the staged directory's name is gone");
+      assert.doesNotMatch(listing, /private\.txt/, "an unreadable file's name is gone");
+      assert.equal((await fetch(`http://127.0.0.1:${port}/releases/42/`)).status, 403);
+      assert.equal(await (await fetch(`http://127.0.0.1:${port}/releases/41/README`)).text(), "released\n");
+    } finally {
+      nginx.kill();
+    }
   });
 
   it("is a pure function of the model", () => {
