@@ -197,7 +197,8 @@ function applyPreset(node: ParsedNode): Omit<ParsedNode, "diskNeedGiB"> & { disk
             name: m.name,
             upstream: `${upstream}/${d.upstreamModules[m.name] ?? `${m.upstreamModule}${d.moduleSuffix}`}/`,
             path: m.path,
-            schedule: preset.schedule[node.tier],
+            schedule: d.schedule ?? preset.schedule[node.tier],
+            ...(d.randomizedDelaySeconds !== undefined ? { randomizedDelaySeconds: d.randomizedDelaySeconds } : {}),
             excludes: [...preset.excludes],
             ...("checkFile" in preset ? { checkFile: preset.checkFile } : {}),
             ...(d.user !== undefined ? { user: d.user, password: d.password } : {}),
@@ -232,6 +233,10 @@ const NodeBaseSchema = z
         upstreamModules: z.record(moduleName, moduleName).default({}),
         user: z.string().min(1).optional(),
         password: z.string().min(1).optional(),
+        /** The preset's sync jobs' OnCalendar= schedule; default the preset's, by tier. */
+        schedule: calendar.optional(),
+        /** Their RandomizedDelaySec=; default by tier. */
+        randomizedDelaySeconds: z.number().int().min(0).max(3600).optional(),
       })
       .strict()
       .refine((d) => (d.user === undefined) === (d.password === undefined), {

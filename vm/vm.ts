@@ -8,6 +8,7 @@
 // not come up under KVM is retried under software emulation (TCG), and that
 // outcome is remembered in the cache.
 import { execFile, spawn } from "node:child_process";
+import { createHash } from "node:crypto";
 import { promisify } from "node:util";
 import * as fs from "node:fs";
 import * as net from "node:net";
@@ -30,10 +31,23 @@ export interface VmOptions {
    * unreachable (restrict=on).
    */
   guestForwards?: Record<string, string>;
+  /**
+   * A second NIC on a bridge inside a network namespace the caller made:
+   * the VM's own address there, next to other VMs and test clients. The
+   * user-mode NIC stays for SSH from this machine.
+   */
+  lan?: VmLan;
   dataDiskGiB?: number;
   memoryMiB?: number;
   cpus?: number;
   bootTimeoutSeconds?: number;
+}
+
+export interface VmLan {
+  netns: string;
+  bridge: string;
+  /** The guest's address on it, CIDR form ("10.77.0.11/24"). */
+  address: string;
 }
 
 export interface Vm {
@@ -148,7 +162,17 @@ export async function bootVm(opts: VmOptions): Promise<Vm> {
   const keyPath = path.join(dir, "id_ed25519");
   await run("ssh-keygen", ["-q", "-t", "ed25519", "-N", "", "-C", `mirrorkit-${opts.name}`, "-f", keyPath]);
   fs.writeFileSync(path.join(dir, "hostname"), opts.name);
-  fs.writeFileSync(path.join(dir, "network"), "dhcp");
+  fs.writeFileSync(path.join(dir, "network"), opts.lan ? `eth0 dhcp\neth1 address=${opts.lan.address}\n` : "dhcp");
+  // The tap is made here, where qemu opens it, and moved into the namespace once qemu holds it.
+  const tap = `mkt${createHash("sha256").update(opts.name).digest("hex").slice(0, 8)}`;
+  const makeTap = async (lan: VmLan) => {
+    await run("ip", ["link", "del", tap]).catch(() => undefined);
+    await run("ip", ["-n", lan.netns, "link", "del", tap]).catch(() => undefined);
+    await run("ip", ["tuntap", "add", "dev", tap, "mode", "tap"]);
+  };
+  const lanArgs = opts.lan
+    ? ["-netdev", `tap,id=lan,ifname=${tap},script=no,downscript=no`, "-device", `virtio-net-pci,netdev=lan,mac=52:54:00:${tap.slice(3, 5)}:${tap.slice(5, 7)}:${tap.slice(7, 9)}`]
+    : [];
   await run("qemu-img", ["create", "-q", "-f", "qcow2", "-F", "raw", "-b", path.join(image, "rootfs.img"), path.join(dir, "root.qcow2")]);
   await run("qemu-img", ["create", "-q", "-f", "qcow2", path.join(dir, "data.qcow2"), `${opts.dataDiskGiB ?? 20}G`]);
 
@@ -179,6 +203,7 @@ export async function bootVm(opts: VmOptions): Promise<Vm> {
       "-drive", `file=${path.join(dir, "data.qcow2")},if=virtio,format=qcow2`,
       "-netdev", `user,id=net0,restrict=on,${hostfwd}`,
       "-device", "virtio-net-pci,netdev=net0",
+      ...lanArgs,
       "-fw_cfg", `name=opt/mirrorkit/authorized_keys,file=${keyPath}.pub`,
       "-fw_cfg", `name=opt/mirrorkit/hostname,file=${path.join(dir, "hostname")}`,
       "-fw_cfg", `name=opt/mirrorkit/network,file=${path.join(dir, "network")}`,
@@ -188,7 +213,12 @@ export async function bootVm(opts: VmOptions): Promise<Vm> {
       "-daemonize",
     ];
     try {
+      if (opts.lan) await makeTap(opts.lan);
       await run("qemu-system-x86_64", args);
+      if (opts.lan) {
+        await run("ip", ["link", "set", tap, "netns", opts.lan.netns]);
+        await run("ip", ["-n", opts.lan.netns, "link", "set", tap, "master", opts.lan.bridge, "up"]);
+      }
     } catch (err) {
       fs.appendFileSync(path.join(dir, "qemu-errors.log"), `${accel}: ${String(err)}\n`);
       return false;
@@ -231,6 +261,7 @@ export async function bootVm(opts: VmOptions): Promise<Vm> {
     },
     async stop(o) {
       await killPid(pidFile);
+      if (opts.lan) await run("ip", ["-n", opts.lan.netns, "link", "del", tap]).catch(() => undefined);
       if (!o?.keepFiles) fs.rmSync(dir, { recursive: true, force: true });
     },
   };

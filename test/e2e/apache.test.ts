@@ -3,7 +3,7 @@
 import { after, before, describe, it } from "node:test";
 import assert from "node:assert/strict";
 import { bootNode, changeSummary, vmHost, type E2eNode } from "../lib/e2e";
-import { keepaliveReuse, perAddressLimit } from "../lib/http";
+import { keepaliveReuse, perAddressLimit } from "../../scripts/lib/probes";
 
 const MINUTES = 60_000;
 

@@ -3,26 +3,17 @@
 // started by its timer from a local tier-0 fixture, and a scheduled bitflip.
 import { after, before, describe, it } from "node:test";
 import assert from "node:assert/strict";
-import { spawnSync } from "node:child_process";
 import * as fs from "node:fs";
 import * as path from "node:path";
 import { bootNode, changeSummary, vmHost, writeStackFile, type E2eNode } from "../lib/e2e";
 import { pulumi } from "../../scripts/lib/pulumi";
 import { startUpstream, type Upstream } from "../lib/upstream";
-import { keepaliveReuse, perAddressLimit } from "../lib/http";
+import { keepaliveReuse, perAddressLimit, rsyncClient } from "../../scripts/lib/probes";
 import { tmpDir } from "../lib/tools";
 
 const MINUTES = 60_000;
 const TIER_PASSWORD = "tier2-secret-pass";
 const STAGED = "fedora/releases/42/Everything/x86_64/os/STAGED-SECRET";
-
-function rsyncClient(args: string[], password?: string) {
-  const env: NodeJS.ProcessEnv = { ...process.env };
-  if (password !== undefined) env.RSYNC_PASSWORD = password;
-  // No --no-motd: it also hides the daemon's module list.
-  const r = spawnSync("rsync", ["--contimeout=10", "--timeout=30", ...args], { encoding: "utf8", env });
-  return { code: r.status ?? -1, out: `${r.stdout}${r.stderr}` };
-}
 
 async function waitFor<T>(what: string, seconds: number, probe: () => Promise<T | undefined>): Promise<T> {
   const deadline = Date.now() + seconds * 1000;
@@ -168,11 +159,11 @@ describe("complete node on a VM (real pulumi up)", { timeout: 40 * MINUTES }, ()
     const base = `rsync://tier2@${node.vm.address}:${node.vm.ports[874]}`;
     const anonymousList = rsyncClient([`rsync://${node.vm.address}:${node.vm.ports[874]}/`]);
     assert.doesNotMatch(anonymousList.out, /fedora-tier/, "list = no");
-    const wrong = rsyncClient([`${base}/fedora-tier/releases/42/`], "not-the-password");
+    const wrong = rsyncClient([`${base}/fedora-tier/releases/42/`], { password: "not-the-password" });
     assert.notEqual(wrong.code, 0);
     assert.match(wrong.out, /auth failed/);
     const dest = tmpDir("tier");
-    const right = rsyncClient(["-rtp", `${base}/fedora-tier/releases/42/`, dest], TIER_PASSWORD);
+    const right = rsyncClient(["-rtp", `${base}/fedora-tier/releases/42/`, dest], { password: TIER_PASSWORD });
     assert.equal(right.code, 0, right.out);
     assert.equal(fs.readFileSync(path.join(dest, "Everything/x86_64/os/STAGED-SECRET"), "utf8"), "unreleased\n");
   });

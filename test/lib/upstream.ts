@@ -4,6 +4,7 @@ import { spawn, type ChildProcess } from "node:child_process";
 import * as fs from "node:fs";
 import * as net from "node:net";
 import * as path from "node:path";
+import type { Lan } from "./lan";
 import { tmpDir } from "./tools";
 
 export interface Upstream {
@@ -32,8 +33,11 @@ async function freePort(): Promise<number> {
   });
 }
 
-/** Writes the fixture tree: releases/41 public, releases/42 staged (0750). */
-export function writeTree(root: string): void {
+/**
+ * Writes the fixture tree: releases/41 public, releases/42 staged (0750).
+ * `isoBytes` sizes the (sparse) ISO image.
+ */
+export function writeTree(root: string, isoBytes = 4 * 1024 * 1024): void {
   const mk = (rel: string, mode = 0o755) => {
     fs.mkdirSync(path.join(root, rel), { recursive: true });
     fs.chmodSync(path.join(root, rel), mode);
@@ -44,7 +48,7 @@ export function writeTree(root: string): void {
   fs.writeFileSync(path.join(root, "releases/41/Everything/x86_64/os/Packages/hello-2.12-1.fc41.x86_64.rpm"), "rpm-bytes\n".repeat(100));
   const iso = path.join(root, "releases/41/Everything/x86_64/iso/Fedora-41-netinst.iso");
   fs.closeSync(fs.openSync(iso, "w"));
-  fs.truncateSync(iso, 4 * 1024 * 1024);
+  fs.truncateSync(iso, isoBytes);
   fs.writeFileSync(path.join(root, "releases/41/README"), "Fedora 41 is released\n");
   // The staged release: directories 0750, as upstream stages them.
   mk("releases/42/Everything/x86_64/os", 0o750);
@@ -53,13 +57,24 @@ export function writeTree(root: string): void {
   fs.chmodSync(path.join(root, "releases/42/Everything"), 0o750);
   fs.chmodSync(path.join(root, "releases/42"), 0o750);
   fs.writeFileSync(path.join(root, "lastupdate"), `${Date.now()}\n`);
+  // Fedora's change marker (quick-fedora-mirror), which the fedora preset checks.
+  fs.writeFileSync(path.join(root, "fullfiletimelist-fedora"), `[Version]\n3\n[Files]\n${Date.now()}\n`);
 }
 
-export async function startUpstream(module = "fedora"): Promise<Upstream> {
+export interface UpstreamOptions {
+  /** Serve on the lan's gateway address, port 873, inside its namespace (default: loopback, a free port). */
+  lan?: Lan;
+  isoBytes?: number;
+}
+
+export async function startUpstream(module = "fedora", opts: UpstreamOptions = {}): Promise<Upstream> {
   const dir = tmpDir("upstream");
+  fs.chmodSync(dir, 0o755);
   const root = path.join(dir, "tree");
-  writeTree(root);
-  const port = await freePort();
+  writeTree(root, opts.isoBytes);
+  const lan = opts.lan;
+  const address = lan ? lan.gateway : "127.0.0.1";
+  const port = lan ? 873 : await freePort();
   const conf = path.join(dir, "rsyncd.conf");
   // Runs as root, like a tier-0 serving its own staged content to tier-1s.
   fs.writeFileSync(
@@ -77,20 +92,19 @@ export async function startUpstream(module = "fedora"): Promise<Upstream> {
   );
   let daemon: ChildProcess | undefined;
   const start = async () => {
-    daemon = spawn(
-      "rsync",
-      ["--daemon", "--no-detach", `--config=${conf}`, "--address=127.0.0.1", `--port=${port}`, `--log-file=${dir}/rsyncd.log`],
-      { stdio: "ignore" },
-    );
+    const args = ["--daemon", "--no-detach", `--config=${conf}`, `--address=${address}`, `--port=${port}`, `--log-file=${dir}/rsyncd.log`];
+    daemon = lan ? lan.spawn("rsync", args, { stdio: "ignore" }) : spawn("rsync", args, { stdio: "ignore" });
     // Wait until it answers.
     for (let i = 0; i < 50; i++) {
-      const ok = await new Promise<boolean>((resolve) => {
-        const s = net.connect(port, "127.0.0.1", () => {
-          s.end();
-          resolve(true);
-        });
-        s.on("error", () => resolve(false));
-      });
+      const ok = lan
+        ? lan.run("bash", ["-c", `exec 3<>/dev/tcp/${address}/${port}`]).code === 0
+        : await new Promise<boolean>((resolve) => {
+            const s = net.connect(port, address, () => {
+              s.end();
+              resolve(true);
+            });
+            s.on("error", () => resolve(false));
+          });
       if (ok) break;
       await new Promise((r) => setTimeout(r, 100));
     }
@@ -117,7 +131,10 @@ export async function startUpstream(module = "fedora"): Promise<Upstream> {
       fs.rmSync(root, { recursive: true, force: true });
       fs.renameSync(aside, root);
     },
-    touchLastupdate: () => fs.writeFileSync(path.join(root, "lastupdate"), `${Date.now()}\n`),
+    touchLastupdate: () => {
+      fs.writeFileSync(path.join(root, "lastupdate"), `${Date.now()}\n`);
+      fs.writeFileSync(path.join(root, "fullfiletimelist-fedora"), `[Version]\n3\n[Files]\n${Date.now()}\n`);
+    },
     flip: (rel) => {
       const walk = (p: string) => {
         if (fs.statSync(p).isDirectory()) {

@@ -113,3 +113,32 @@ describe("stack config", () => {
     });
   }
 });
+
+describe("distro presets", () => {
+  it("fill a tier 1's sync job and public module from the guide", () => {
+    const node = parseNodeConfig({ ...minimalRawConfig(), tier: 1, distro: { preset: "fedora", upstream: "rsync://dl.example.org" } });
+    assert.equal(node.sync.length, 1);
+    assert.equal(node.sync[0].upstream, "rsync://dl.example.org/fedora-enchilada/");
+    assert.equal(node.sync[0].schedule, "*:0/20");
+    assert.equal(node.sync[0].checkFile, "fullfiletimelist-fedora");
+    assert.deepEqual(node.rsync.modules, [{ name: "fedora", path: "fedora", comment: "Fedora" }]);
+    assert.equal(node.diskNeedGiB, 2048);
+  });
+
+  it("take a schedule and start spread of the operator's", () => {
+    const node = parseNodeConfig({
+      ...minimalRawConfig(),
+      distro: { preset: "parabola", upstream: "rsync://t1.example.org", schedule: "*:17", randomizedDelaySeconds: 0 },
+    });
+    assert.equal(node.sync[0].schedule, "*:17");
+    assert.equal(node.sync[0].randomizedDelaySeconds, 0);
+    assert.deepEqual(node.rsync.modules, [], "a tier 2 gets no public module it did not ask for");
+  });
+
+  it("reject a bad schedule override, naming the field", () => {
+    assert.throws(
+      () => parseNodeConfig({ ...minimalRawConfig(), distro: { preset: "fedora", upstream: "rsync://x.org", schedule: "a;b" } }),
+      (e: unknown) => e instanceof ConfigError && e.problems.some((p) => p.path === "mirrorkit:node.distro.schedule"),
+    );
+  });
+});

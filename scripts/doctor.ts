@@ -1,0 +1,212 @@
+// `npm run doctor -- --url http://mirror.example.org [options]`: probes a live
+// mirror node from outside, as its clients would, and says what is wrong.
+// Exits 0 when every probe asked for passes, 1 when one fails, 2 on bad usage.
+//
+// Paths are web paths below the server root, e.g. fedora/releases/42; the
+// rsync probes take the first component as the public rsync module.
+import { parseArgs } from "node:util";
+import * as fs from "node:fs";
+import * as path from "node:path";
+import { httpRequest, keepaliveReuse, perAddressLimit, rsyncClient, scratchDir } from "./lib/probes";
+
+const USAGE = `usage: npm run doctor -- --url URL [options]
+  --url URL               the node's web root (http://host[:port])
+  --rsync URL             its public rsync daemon (rsync://host[:port]); default: the URL's host
+  --staged PATH           a staged (0750) directory that must stay hidden (repeatable)
+  --staged-file PATH      a file inside it, which must not be fetchable (repeatable)
+  --iso PATH              an ISO image: octet-stream, ranged GET refused, per-address limit
+  --rpm PATH              a package: octet-stream
+  --file PATH             a plain file: ranged GET answered (default: --rpm)
+  --min-iso-bytes N       the ISO must be at least this large
+  --iso-limit N           per-address ISO connection limit to check
+  --from ADDR             leave from this local address (a public client)
+  --other-from ADDR       a second client address, served while --from is at its limit
+  --private URL           a private rsync module (rsync://user@host:port/module)
+  --private-password-file F   its password (first line of F)
+  --expect-private served|refused|auth-failed   what the private module must do for us
+  --json                  print the results as JSON`;
+
+interface Result {
+  probe: string;
+  ok: boolean;
+  detail: string;
+}
+
+function fail(message: string): never {
+  process.stderr.write(`doctor: ${message}\n${USAGE}\n`);
+  process.exit(2);
+}
+
+function options() {
+  try {
+    return parseArgs({
+      options: {
+        url: { type: "string" },
+        rsync: { type: "string" },
+        staged: { type: "string", multiple: true, default: [] },
+        "staged-file": { type: "string", multiple: true, default: [] },
+        iso: { type: "string" },
+        rpm: { type: "string" },
+        file: { type: "string" },
+        "min-iso-bytes": { type: "string" },
+        "iso-limit": { type: "string" },
+        from: { type: "string" },
+        "other-from": { type: "string" },
+        private: { type: "string" },
+        "private-password-file": { type: "string" },
+        "expect-private": { type: "string" },
+        json: { type: "boolean", default: false },
+        help: { type: "boolean", default: false },
+      },
+      strict: true,
+    }).values;
+  } catch (err) {
+    fail((err as Error).message);
+  }
+}
+
+const trim = (p: string) => p.replace(/^\/+|\/+$/g, "");
+const escapeRegex = (s: string) => s.replace(/[.*+?^${}()|[\]\\]/g, "\\$&");
+const positive = (v: string | undefined, name: string) => {
+  if (v === undefined) return undefined;
+  const n = Number(v);
+  if (!Number.isInteger(n) || n < 1) fail(`--${name} must be a positive integer, not "${v}"`);
+  return n;
+};
+
+async function main(): Promise<void> {
+  const o = options();
+  if (o.help) {
+    process.stdout.write(`${USAGE}\n`);
+    return;
+  }
+  if (!o.url) fail("--url is required");
+  let web: URL;
+  try {
+    web = new URL(o.url);
+  } catch {
+    fail(`--url: not a URL: "${o.url}"`);
+  }
+  if (web.protocol !== "http:") fail(`--url: only http:// is probed, not "${web.protocol}"`);
+  const base = `${web.protocol}//${web.host}`;
+  const rsyncBase = (o.rsync ?? `rsync://${web.hostname}`).replace(/\/+$/, "");
+  if (!/^rsync:\/\/[^/]+$/.test(rsyncBase)) fail(`--rsync: expected rsync://host[:port], not "${o.rsync}"`);
+  const minIso = positive(o["min-iso-bytes"], "min-iso-bytes");
+  const isoLimit = positive(o["iso-limit"], "iso-limit");
+  const expectPrivate = o["expect-private"];
+  if (expectPrivate !== undefined && !["served", "refused", "auth-failed"].includes(expectPrivate)) {
+    fail(`--expect-private must be served, refused or auth-failed, not "${expectPrivate}"`);
+  }
+  if ((o.private === undefined) !== (expectPrivate === undefined)) fail("--private and --expect-private go together");
+  const from = o.from;
+
+  const results: Result[] = [];
+  const check = async (probe: string, run: () => Promise<[boolean, string]> | [boolean, string]) => {
+    try {
+      const [ok, detail] = await run();
+      results.push({ probe, ok, detail });
+    } catch (err) {
+      results.push({ probe, ok: false, detail: (err as Error).message });
+    }
+  };
+  const get = (p: string, extra: Parameters<typeof httpRequest>[1] = {}) => httpRequest(`${base}/${p}`, { from, ...extra });
+
+  for (const staged of o.staged.map(trim)) {
+    const parent = path.posix.dirname(staged);
+    const name = path.posix.basename(staged);
+    const parentPath = parent === "." ? "" : `${parent}/`;
+    await check(`http: staged ${staged}/ is refused`, async () => {
+      const r = await get(`${staged}/`);
+      return [r.status === 403 || r.status === 404, `status ${r.status}`];
+    });
+    await check(`http: listing of /${parentPath} leaves out ${name}`, async () => {
+      const r = await get(parentPath);
+      const shown = new RegExp(`href="(\\./)?${escapeRegex(encodeURIComponent(name))}/?"`).test(r.body);
+      return [r.status === 200 && !shown, `status ${r.status}, ${shown ? `"${name}" listed` : "not listed"}`];
+    });
+    await check(`rsync: public listing of ${parentPath || "/"} leaves out ${name}`, () => {
+      const r = rsyncClient(["-r", "--list-only", `${rsyncBase}/${parentPath}`], { from });
+      const shown = new RegExp(`(^|\\s|/)${escapeRegex(name)}(/|$)`, "m").test(r.out);
+      return [r.code === 0 && !shown, `rsync exit ${r.code}, ${shown ? `"${name}" listed` : "not listed"}`];
+    });
+  }
+  for (const file of o["staged-file"].map(trim)) {
+    await check(`http: staged file ${file} is refused`, async () => {
+      const r = await get(file);
+      return [r.status === 403 || r.status === 404, `status ${r.status}`];
+    });
+    await check(`rsync: public rsync cannot fetch ${file}`, () => {
+      const dest = scratchDir("doctor");
+      const r = rsyncClient([`${rsyncBase}/${file}`, dest], { from });
+      const got = fs.readdirSync(dest).length;
+      fs.rmSync(dest, { recursive: true, force: true });
+      return [r.code !== 0 && got === 0, `rsync exit ${r.code}, ${got} file(s) fetched`];
+    });
+  }
+
+  const plain = o.file ?? o.rpm;
+  if (plain) {
+    await check("http: keepalive reuses the connection", async () => {
+      const ka = await keepaliveReuse(web.hostname, Number(web.port || 80), [`/${trim(plain)}`, `/${trim(plain)}`], from);
+      const ok = ka.statuses.length === 2 && ka.statuses.every((s) => s === 200) && !/close/i.test(ka.connection);
+      return [ok, `statuses ${ka.statuses.join(",")} on one connection, Connection: ${ka.connection || "(none)"}`];
+    });
+    await check(`http: a ranged GET of ${plain} is answered`, async () => {
+      const r = await get(trim(plain), { headers: { Range: "bytes=0-3" } });
+      return [r.status === 206 && Buffer.byteLength(r.body) === 4, `status ${r.status}, ${Buffer.byteLength(r.body)} bytes`];
+    });
+  }
+  for (const [kind, p] of [["ISO", o.iso], ["package", o.rpm]] as const) {
+    if (!p) continue;
+    await check(`http: ${kind} ${p} is application/octet-stream`, async () => {
+      const r = await get(trim(p), { method: "HEAD" });
+      const type = String(r.headers["content-type"] ?? "");
+      return [r.status === 200 && /^application\/octet-stream\b/.test(type), `status ${r.status}, Content-Type ${type || "(none)"}`];
+    });
+  }
+  if (o.iso) {
+    const iso = trim(o.iso);
+    await check(`http: a ranged GET of ${iso} is refused`, async () => {
+      const r = await get(iso, { headers: { Range: "bytes=0-99" } });
+      return [r.status === 403, `status ${r.status}`];
+    });
+    if (minIso !== undefined) {
+      await check(`http: ${iso} is served whole (at least ${minIso} bytes)`, async () => {
+        const r = await get(iso, { method: "HEAD" });
+        const length = Number(r.headers["content-length"] ?? 0);
+        return [r.status === 200 && length >= minIso, `status ${r.status}, Content-Length ${length}`];
+      });
+    }
+    if (isoLimit !== undefined) {
+      const other = o["other-from"];
+      await check(`http: connection ${isoLimit + 1} to an ISO from one address is refused${other ? ", another address is served" : ""}`, async () => {
+        const p = await perAddressLimit(`${base}/${iso}`, isoLimit, { from, otherFrom: other });
+        const ok = p.held.every((s) => s === 200) && p.extra >= 400 && (other === undefined || p.other === 200);
+        return [ok, `held ${p.held.join(",")}, next ${p.extra}${other ? `, from ${other}: ${p.other}` : ""}`];
+      });
+    }
+  }
+
+  if (o.private && expectPrivate) {
+    const password = o["private-password-file"] ? fs.readFileSync(o["private-password-file"], "utf8").split("\n")[0] : undefined;
+    await check(`rsync: private ${o.private.replace(/\/\/[^@/]*@/, "//")} is ${expectPrivate}`, () => {
+      const r = rsyncClient(["--list-only", `${o.private!.replace(/\/+$/, "")}/`], { from, password });
+      const first = r.out.trim().split("\n").find((l) => /@ERROR|error/i.test(l)) ?? r.out.trim().split("\n")[0] ?? "";
+      if (expectPrivate === "served") return [r.code === 0, `rsync exit ${r.code}`];
+      if (expectPrivate === "auth-failed") return [r.code !== 0 && /auth failed/.test(r.out), `rsync exit ${r.code}: ${first}`];
+      return [r.code !== 0 && /access denied|refused|reset by peer|closed/i.test(r.out) && !/auth failed/.test(r.out), `rsync exit ${r.code}: ${first}`];
+    });
+  }
+
+  if (results.length === 0) fail("nothing to probe: give --staged, --iso, --rpm, --file or --private");
+  if (o.json) {
+    process.stdout.write(`${JSON.stringify(results, null, 2)}\n`);
+  } else {
+    for (const r of results) process.stdout.write(`${r.ok ? "ok  " : "FAIL"}  ${r.probe}: ${r.detail}\n`);
+    const failed = results.filter((r) => !r.ok).length;
+    process.stdout.write(failed === 0 ? `doctor: all ${results.length} probes passed\n` : `doctor: ${failed} of ${results.length} probes failed\n`);
+  }
+  process.exitCode = results.every((r) => r.ok) ? 0 : 1;
+}
+
+void main();

@@ -1,0 +1,245 @@
+// The mission end to end: a tier-0 upstream, a tier-1 node (nginx) and a
+// tier-2 node (Apache) on two VMs, each from its own stack through the real
+// CLI, on a network of their own (a namespace this test makes). Tier 2 takes
+// its upstream, tier 1's private module, through a StackReference. Syncs run
+// from the installed timers only. Clients probe both tiers with `npm run
+// doctor` from a public address outside the private module's access list.
+import { after, before, describe, it } from "node:test";
+import assert from "node:assert/strict";
+import * as fs from "node:fs";
+import * as path from "node:path";
+import { bootNode, changeSummary, vmHost, type E2eNode } from "../lib/e2e";
+import { createLan, type Lan } from "../lib/lan";
+import { startUpstream, type Upstream } from "../lib/upstream";
+import { PROJECT_DIR } from "../../scripts/lib/pulumi";
+
+const MINUTES = 60_000;
+const TIER_PASSWORD = "tier2-pass-0750";
+const STAGED_DIR = "fedora/releases/42";
+const STAGED_FILE = `${STAGED_DIR}/Everything/x86_64/os/STAGED-SECRET`;
+const ISO = "fedora/releases/41/Everything/x86_64/iso/Fedora-41-netinst.iso";
+const RPM = "fedora/releases/41/Everything/x86_64/os/Packages/hello-2.12-1.fc41.x86_64.rpm";
+const ISO_BYTES = 2.25 * 1024 ** 3; // past 2 GiB: offsets beyond 32-bit
+const ISO_LIMIT = 3;
+// Addresses on the test network.
+const NET = "10.77.0";
+const T1 = `${NET}.11`;
+const T2 = `${NET}.12`;
+const CLIENT = `${NET}.100`;
+const OTHER_CLIENT = `${NET}.101`;
+
+interface Probe {
+  probe: string;
+  ok: boolean;
+  detail: string;
+}
+
+const phases: [string, number][] = [];
+async function phase<T>(name: string, run: () => Promise<T>): Promise<T> {
+  const start = Date.now();
+  try {
+    return await run();
+  } finally {
+    phases.push([name, (Date.now() - start) / 1000]);
+  }
+}
+
+async function waitFor<T>(what: string, seconds: number, probe: () => Promise<T | undefined>): Promise<T> {
+  const deadline = Date.now() + seconds * 1000;
+  for (;;) {
+    const value = await probe();
+    if (value !== undefined) return value;
+    if (Date.now() > deadline) throw new Error(`timed out after ${seconds}s waiting for ${what}`);
+    await new Promise((r) => setTimeout(r, 3000));
+  }
+}
+
+describe("tier 0 -> tier 1 -> tier 2 on VMs in a private network", { timeout: 75 * MINUTES }, () => {
+  let lan: Lan;
+  let upstream: Upstream;
+  let t1: E2eNode;
+  let t2: E2eNode;
+
+  const tier1Config = (host: Record<string, unknown>) => ({
+    name: "tier1",
+    tier: 1,
+    region: "e2e",
+    host,
+    publicName: T1,
+    distro: { preset: "fedora", upstream: `rsync://${lan.gateway}`, schedule: "*:*:0/20", randomizedDelaySeconds: 0 },
+    diskNeedGiB: 10,
+    volumes: [{ name: "data", device: "/dev/vdb", fsType: "xfs", mountPoint: "/srv/mirror" }],
+    web: { server: "nginx", isoConnectionsPerIp: ISO_LIMIT },
+    rsync: {
+      private: {
+        modules: [{ name: "fedora-tier", path: "fedora", comment: "Fedora for tier 2s" }],
+        hostsAllow: [T2],
+        users: [{ name: "tier2", password: TIER_PASSWORD }],
+      },
+    },
+  });
+  const tier2Config = (host: Record<string, unknown>) => ({
+    name: "tier2",
+    tier: 2,
+    region: "e2e",
+    host,
+    publicName: T2,
+    distro: { preset: "fedora", schedule: "*:*:0/20", randomizedDelaySeconds: 0 },
+    upstreamStack: { name: "organization/mirrorkit/e2e-tier1", user: "tier2" },
+    diskNeedGiB: 10,
+    volumes: [{ name: "data", device: "/dev/vdb", fsType: "ext4", mountPoint: "/srv/mirror" }],
+    web: { server: "apache", isoConnectionsPerIp: ISO_LIMIT },
+    rsync: { modules: [{ name: "fedora", path: "fedora", comment: "Fedora" }] },
+  });
+
+  /** `npm run doctor` from a client address on the test network. */
+  function doctor(args: string[]): Probe[] {
+    const r = lan.run(process.execPath, ["--import", "tsx", "scripts/doctor.ts", "--json", ...args], { cwd: PROJECT_DIR, timeoutMs: 240_000 });
+    assert.ok(r.code === 0 || r.code === 1, `doctor ran: exit ${r.code}\n${r.out}`);
+    return JSON.parse(r.out.slice(r.out.indexOf("["))) as Probe[];
+  }
+
+  const synced = (node: E2eNode) =>
+    waitFor(`the timer-started sync on ${node.vm.name}`, 900, async () => {
+      const r = await node.vm.ssh("cat /var/lib/mirrorkit-sync/fedora/status.json 2>/dev/null", { allowFailure: true });
+      // A later run may already say "unchanged"; a success time means one completed.
+      return /"lastSuccess": [1-9]/.test(r.stdout) ? r.stdout : undefined;
+    });
+
+  before(async () => {
+    await phase("network and tier-0 fixture", async () => {
+      lan = createLan("mirrorkit-e2e", NET);
+      lan.addClient(CLIENT);
+      lan.addClient(OTHER_CLIENT);
+      upstream = await startUpstream("fedora-enchilada", { lan, isoBytes: ISO_BYTES });
+    });
+    await phase("boot both VMs", async () => {
+      [t1, t2] = await Promise.all([
+        bootNode("tier1", (vm) => tier1Config(vmHost(vm)), { forwards: {}, lan: { netns: lan.netns, bridge: lan.bridge, address: `${T1}/24` } }),
+        bootNode("tier2", (vm) => tier2Config(vmHost(vm)), { forwards: {}, lan: { netns: lan.netns, bridge: lan.bridge, address: `${T2}/24` } }),
+      ]);
+    });
+  });
+
+  after(async () => {
+    if (phases.length > 0) {
+      const table = phases.map(([name, s]) => `| ${name} | ${s.toFixed(0)} s |`).join("\n");
+      const text = `| phase | wall time |\n|---|---|\n${table}\n`;
+      fs.mkdirSync(path.join(PROJECT_DIR, ".work"), { recursive: true });
+      fs.writeFileSync(path.join(PROJECT_DIR, ".work", "e2e-tiers-phases.md"), text);
+      console.log(`tier scenario phases:\n${text}`);
+    }
+    await t2?.cleanup();
+    await t1?.cleanup();
+    await upstream?.stop();
+    lan?.destroy();
+  });
+
+  it("the VMs reach each other and the tier-0 upstream on their own addresses", async () => {
+    const r = await t2.vm.ssh(`ping -c1 -W5 ${T1} >/dev/null && ping -c1 -W5 ${lan.gateway} >/dev/null && ip -4 -o addr show eth1`);
+    assert.match(r.stdout, new RegExp(`inet ${T2.replace(/\./g, "\\.")}/24`));
+  });
+
+  it("pulumi up of the tier-1 stack, then its timer syncs from tier 0", async () => {
+    const up = await phase("tier 1: pulumi up", () => t1.up());
+    assert.equal(up.code, 0, up.stdout + up.stderr);
+    const status = await phase("tier 1: first timer-started sync", () => synced(t1));
+    assert.match(status, /"sizeBytes": [1-9]/);
+    const perms = await t1.vm.ssh(`stat -c '%a %U:%G' /srv/mirror/fedora/releases/41 /srv/mirror/${STAGED_DIR} && stat -c %s /srv/mirror/${ISO}`);
+    assert.deepEqual(perms.stdout.trim().split("\n"), ["755 mirror:mirror", "750 mirror:mirror", String(ISO_BYTES)]);
+  });
+
+  it("pulumi up of the tier-2 stack takes tier 1's private module by StackReference, and its timer syncs from it", async () => {
+    const up = await phase("tier 2: pulumi up", () => t2.up());
+    assert.equal(up.code, 0, up.stdout + up.stderr);
+    const script = await t2.vm.ssh("grep -h 'rsync://' /usr/local/lib/mirrorkit/sync-fedora.sh");
+    assert.match(script.stdout, new RegExp(`rsync://(tier2@)?${T1.replace(/\./g, "\\.")}:874/fedora-tier/`));
+    await phase("tier 2: first timer-started sync", () => synced(t2));
+    // The staged release arrived through the private module with 0750 intact.
+    const perms = await t2.vm.ssh(`stat -c '%a %U:%G' /srv/mirror/${STAGED_DIR} /srv/mirror/${STAGED_FILE} && cat /srv/mirror/${STAGED_FILE}`);
+    assert.deepEqual(perms.stdout.trim().split("\n"), ["750 mirror:mirror", "644 mirror:mirror", "unreleased"]);
+  });
+
+  for (const [tier, address, server] of [
+    ["tier 1", T1, "nginx"],
+    ["tier 2", T2, "Apache"],
+  ] as const) {
+    it(`${tier} (${server}) passes the client probes: staged content hidden everywhere, HTTP rules hold`, async () => {
+      const probes = await phase(`${tier}: doctor probes`, async () =>
+        doctor([
+          `--url=http://${address}`,
+          `--staged=${STAGED_DIR}`,
+          `--staged-file=${STAGED_FILE}`,
+          `--iso=${ISO}`,
+          `--rpm=${RPM}`,
+          "--file=fedora/releases/41/README",
+          `--min-iso-bytes=${ISO_BYTES}`,
+          `--iso-limit=${ISO_LIMIT}`,
+          `--from=${CLIENT}`,
+          `--other-from=${OTHER_CLIENT}`,
+        ]),
+      );
+      assert.deepEqual(probes.filter((p) => !p.ok), [], JSON.stringify(probes, null, 2));
+      assert.equal(probes.length, 13, JSON.stringify(probes.map((p) => p.probe)));
+    });
+  }
+
+  it("tier 1's private module refuses the public client's address, even with the right password", () => {
+    const pw = path.join(fs.mkdtempSync("/tmp/mirrorkit-pw-"), "pw");
+    fs.writeFileSync(pw, `${TIER_PASSWORD}\n`, { mode: 0o600 });
+    const [probe] = doctor([`--url=http://${T1}`, `--private=rsync://tier2@${T1}:874/fedora-tier`, `--private-password-file=${pw}`, "--expect-private=refused", `--from=${CLIENT}`]);
+    assert.ok(probe.ok, probe.detail);
+    assert.match(probe.detail, /access denied/);
+  });
+
+  it("from tier 2's address it serves staged content with the right password, and refuses a wrong one", async () => {
+    const rsync = (password: string) =>
+      t2.vm.ssh(`RSYNC_PASSWORD='${password}' rsync --contimeout=10 --list-only -r rsync://tier2@${T1}:874/fedora-tier/releases/42/ 2>&1`, { allowFailure: true });
+    const right = await rsync(TIER_PASSWORD);
+    assert.equal(right.code, 0, right.stdout + right.stderr);
+    assert.match(right.stdout, /STAGED-SECRET/);
+    const wrong = await rsync("not-the-password");
+    assert.notEqual(wrong.code, 0);
+    assert.match(wrong.stdout, /auth failed/);
+  });
+
+  it("the upstream's bitflip reaches both tiers through their timers", async () => {
+    upstream.flip("releases/42");
+    upstream.touchLastupdate();
+    await phase("bitflip: public on both tiers", async () => {
+      for (const [node, address] of [
+        [t1, T1],
+        [t2, T2],
+      ] as const) {
+        await waitFor(`the release on ${node.vm.name}`, 600, async () => {
+          const r = lan.run("curl", ["-s", "-o", "/dev/null", "-w", "%{http_code}", "--interface", CLIENT, `http://${address}/${STAGED_FILE}`]);
+          return r.out === "200" ? true : undefined;
+        });
+        const listing = lan.run("curl", ["-s", "--interface", CLIENT, `http://${address}/fedora/releases/`]);
+        assert.match(listing.out, /href="42\/"/, `${node.vm.name} now lists the release`);
+        assert.equal((await node.vm.ssh(`stat -c %a /srv/mirror/${STAGED_DIR}`)).stdout.trim(), "755");
+      }
+    });
+  });
+
+  it("a second pulumi up of each stack changes nothing", async () => {
+    for (const node of [t1, t2]) {
+      const again = await phase(`${node.vm.name}: second pulumi up`, () => node.up(["--expect-no-changes"]));
+      assert.equal(again.code, 0, again.stdout + again.stderr);
+      assert.deepEqual(changeSummary(again.stdout), {});
+    }
+  });
+
+  it("pulumi destroy removes services, timers and users on both, and keeps the mirror data", async () => {
+    for (const node of [t2, t1]) {
+      const destroy = await phase(`${node.vm.name}: pulumi destroy`, () => node.destroy());
+      assert.equal(destroy.code, 0, destroy.stdout + destroy.stderr);
+      const left = await node.vm.ssh(
+        "find /etc/systemd/system \\( -name 'mirrorkit-*' -o -name 'srv-mirror.mount' \\) ! -name 'mirrorkit-firstboot*'; getent passwd mirror mirror-http mirror-tier || true; systemctl list-timers --all --no-legend 'mirrorkit-*' | grep . || true",
+      );
+      assert.equal(left.stdout.trim(), "", `${node.vm.name}: nothing of the kit left`);
+      const data = await node.vm.ssh(`mount /dev/vdb /mnt && cat /mnt/${STAGED_FILE}; umount /mnt`);
+      assert.equal(data.stdout, "unreleased\n");
+    }
+  });
+});
