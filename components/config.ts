@@ -157,6 +157,13 @@ export const SyncModuleSchema = z
     retryDelaySeconds: z.number().int().min(1).max(3600).default(60),
     /** rsync --bwlimit in KiB/s (0: unlimited). */
     bandwidthLimitKiB: z.number().int().min(0).default(0),
+    /**
+     * Two-stage sync: first everything but the indices, without deletions, then
+     * the indices with deletions, so clients never see an index naming packages
+     * not there yet. "debian": Packages/Sources/Release/InRelease/i18n/dep11;
+     * "rpm": repodata/. "single": one pass.
+     */
+    stages: z.enum(["single", "debian", "rpm"]).default("single"),
     /** Write a Debian-format trace file (project/trace/<host>) into the tree after each success. */
     trace: z.boolean().default(true),
   })
@@ -201,6 +208,7 @@ function applyPreset(node: ParsedNode): Omit<ParsedNode, "diskNeedGiB"> & { disk
             ...(d.randomizedDelaySeconds !== undefined ? { randomizedDelaySeconds: d.randomizedDelaySeconds } : {}),
             excludes: [...preset.excludes],
             ...("checkFile" in preset ? { checkFile: preset.checkFile } : {}),
+            stages: preset.stages,
             ...(d.user !== undefined ? { user: d.user, password: d.password } : {}),
           }),
         );
