@@ -208,7 +208,8 @@ async function main(): Promise<void> {
       const first = r.out.trim().split("\n").find((l) => /@ERROR|error/i.test(l)) ?? r.out.trim().split("\n")[0] ?? "";
       if (expectPrivate === "served") return [r.code === 0, `rsync exit ${r.code}`];
       if (expectPrivate === "auth-failed") return [r.code !== 0 && /auth failed/.test(r.out), `rsync exit ${r.code}: ${first}`];
-      return [r.code !== 0 && /access denied|refused|reset by peer|closed/i.test(r.out) && !/auth failed/.test(r.out), `rsync exit ${r.code}: ${first}`];
+      // A daemon hides a module (list = no) from an address it denies: "Unknown module".
+      return [r.code !== 0 && /access denied|unknown module|refused|reset by peer|closed/i.test(r.out) && !/auth failed/.test(r.out), `rsync exit ${r.code}: ${first}`];
     });
   }
 

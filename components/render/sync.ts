@@ -5,6 +5,7 @@ import { renderServiceUnit, renderTimerUnit } from "./systemd";
 import { renderTemplate } from "./templates";
 import { HEADER } from "./systemd";
 import { KIT_VERSION } from "../version";
+import { PUSH_KEY_PATH } from "./push";
 import { STATUS_DIR, STATUS_URL_PATH } from "./status";
 
 /** The flags the mirror guides require (Fedora, Parabola, openSUSE). */
@@ -71,6 +72,8 @@ export interface SyncModel {
   schedule: string;
   /** The node's status page directory (shared by all jobs). */
   statusDir: string;
+  /** Downstream nodes to push after a successful run. */
+  pushTargets: { host: string; port: number; user: string }[];
 }
 
 export function syncModel(node: NodeConfig, job: SyncModuleConfig): SyncModel {
@@ -91,6 +94,7 @@ export function syncModel(node: NodeConfig, job: SyncModuleConfig): SyncModel {
     mountPoint: volumeOf(node, `${node.mirrorRoot}/${job.path}`),
     schedule: job.schedule ?? DEFAULT_SCHEDULE[node.tier],
     statusDir: STATUS_DIR,
+    pushTargets: node.push.downstreams,
   };
 }
 
@@ -130,6 +134,8 @@ export function renderSyncScript(m: SyncModel): string {
     scheduleQ: sq(m.schedule),
     statusDir: m.statusDir,
     statusUrlPath: STATUS_URL_PATH,
+    pushTargets: m.pushTargets.map((t) => sq(`${t.user}@${t.host}:${t.port}`)).join(" "),
+    pushKeyQ: sq(PUSH_KEY_PATH),
     metricsFileQ: sq(m.metricsFile),
     mountPoint: m.mountPoint,
     mountPointQ: sq(m.mountPoint),
