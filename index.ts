@@ -67,6 +67,12 @@ export = async () => {
   const downstream = downstreamInfo(node);
   return {
     endpoints: mirror.endpoints,
-    ...(downstream ? { downstream, downstreamCredentials: pulumi.secret(downstreamCredentials(node)) } : {}),
+    ...(downstream
+      ? {
+          // With the push key once the host has made it.
+          downstream: pulumi.output(mirror instanceof MirrorNode ? mirror.pushKey : undefined).apply((pushKey) => ({ ...downstream, ...(pushKey ? { pushKey } : {}) })),
+          downstreamCredentials: pulumi.secret(downstreamCredentials(node)),
+        }
+      : {}),
   };
 };

@@ -41,6 +41,35 @@ export const AccountsSchema = z
     rsync: AccountSchema.default({ user: "nobody", group: "nogroup" }),
     /** The private tier daemon's identity: a member of the mirror group, owning nothing. */
     tier: z.object({ user: name }).strict().default({ user: "mirror-tier" }),
+    /** Upstreams log in as this account to start a sync (push); its one command touches a trigger. */
+    push: z.object({ user: name }).strict().default({ user: "mirror-push" }),
+  })
+  .strict();
+
+const sshPublicKey = z
+  .string()
+  .regex(/^(ssh-ed25519|ssh-rsa|ecdsa-sha2-nistp(256|384|521)) [A-Za-z0-9+/]+={0,3}( [^\n]*)?$/, "one OpenSSH public key line (type, key, comment)");
+
+export const PushSchema = z
+  .object({
+    /**
+     * Public keys allowed to start this node's syncs over SSH, ftpsync style
+     * (the upstream's push key). A tier 2 with upstreamStack trusts its tier 1's key too.
+     */
+    authorizedKeys: z.array(sshPublicKey).default([]),
+    /** After each successful sync, start the syncs of these downstream nodes over SSH. */
+    downstreams: z
+      .array(
+        z
+          .object({
+            host: z.string().regex(/^[A-Za-z0-9.:-]+$/, "a host name or address"),
+            port: port.default(22),
+            /** The downstream's push account. */
+            user: name.default("mirror-push"),
+          })
+          .strict(),
+      )
+      .default([]),
   })
   .strict();
 
@@ -157,6 +186,13 @@ export const SyncModuleSchema = z
     retryDelaySeconds: z.number().int().min(1).max(3600).default(60),
     /** rsync --bwlimit in KiB/s (0: unlimited). */
     bandwidthLimitKiB: z.number().int().min(0).default(0),
+    /**
+     * Two-stage sync: first everything but the indices, without deletions, then
+     * the indices with deletions, so clients never see an index naming packages
+     * not there yet. "debian": Packages/Sources/Release/InRelease/i18n/dep11;
+     * "rpm": repodata/. "single": one pass.
+     */
+    stages: z.enum(["single", "debian", "rpm"]).default("single"),
     /** Write a Debian-format trace file (project/trace/<host>) into the tree after each success. */
     trace: z.boolean().default(true),
   })
@@ -201,6 +237,7 @@ function applyPreset(node: ParsedNode): Omit<ParsedNode, "diskNeedGiB"> & { disk
             ...(d.randomizedDelaySeconds !== undefined ? { randomizedDelaySeconds: d.randomizedDelaySeconds } : {}),
             excludes: [...preset.excludes],
             ...("checkFile" in preset ? { checkFile: preset.checkFile } : {}),
+            stages: preset.stages,
             ...(d.user !== undefined ? { user: d.user, password: d.password } : {}),
           }),
         );
@@ -260,7 +297,10 @@ const NodeBaseSchema = z
       http: { user: "mirror-http", group: "mirror-http" },
       rsync: { user: "nobody", group: "nogroup" },
       tier: { user: "mirror-tier" },
+      push: { user: "mirror-push" },
     }),
+    /** Push-triggered sync: who may start this node's syncs, and whom it starts after its own. */
+    push: PushSchema.default({ authorizedKeys: [], downstreams: [] }),
     web: WebSchema.default({
       server: "nginx",
       httpPort: 80,
@@ -287,12 +327,13 @@ const NodeBaseSchema = z
   })
   .strict()
   .superRefine((node, ctx) => {
-    const { mirror, http, rsync, tier } = node.accounts;
+    const { mirror, http, rsync, tier, push } = node.accounts;
     const users: [string, string][] = [
       ["mirror", mirror.user],
       ["http", http.user],
       ["rsync", rsync.user],
       ["tier", tier.user],
+      ["push", push.user],
     ];
     for (let i = 0; i < users.length; i++) {
       for (let j = i + 1; j < users.length; j++) {
@@ -427,6 +468,7 @@ export type PrivateRsyncConfig = z.output<typeof PrivateRsyncSchema>;
 export type SyncModuleConfig = z.output<typeof SyncModuleSchema>;
 export type BitflipConfig = z.output<typeof BitflipSchema>;
 export type VolumeConfig = z.output<typeof VolumeSchema>;
+export type PushConfig = z.output<typeof PushSchema>;
 export type NodeConfig = z.output<typeof NodeConfigSchema>;
 
 /** A stack config that failed validation; the message names every bad field. */

@@ -9,6 +9,8 @@ export interface DownstreamInfo {
   rsync: string;
   /** Per synced tree (sync job name), the private module that serves it. */
   modules: Record<string, string>;
+  /** The tier 1's push key (when it pushes its downstreams): tier 2s trust it. */
+  pushKey?: string;
 }
 
 /** What a tier 1 offers its tier 2s; undefined when it has no private module. */
@@ -36,5 +38,11 @@ export function withUpstreamStack(
   password: string,
 ): Record<string, unknown> {
   const distro = (raw.distro ?? {}) as Record<string, unknown>;
-  return { ...raw, distro: { ...distro, upstream: info.rsync, upstreamModules: info.modules, user, password } };
+  const push = (raw.push ?? {}) as Record<string, unknown>;
+  const keys = Array.isArray(push.authorizedKeys) ? (push.authorizedKeys as unknown[]) : [];
+  return {
+    ...raw,
+    distro: { ...distro, upstream: info.rsync, upstreamModules: info.modules, user, password },
+    ...(info.pushKey ? { push: { ...push, authorizedKeys: [...keys, info.pushKey] } } : {}),
+  };
 }

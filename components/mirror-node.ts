@@ -8,6 +8,9 @@ import { connectionFor, KIT_CONFIG_DIR } from "./connection";
 import { DataVolume } from "./data-volume";
 import { HostBase } from "./host-base";
 import { MirrorTree } from "./mirror-tree";
+import { PushKey } from "./push-key";
+import { PushTrigger } from "./push-trigger";
+import { pushModel } from "./render/push";
 import { bitflipModel } from "./render/bitflip";
 import { rsyncdModels } from "./render/rsync";
 import { syncModel } from "./render/sync";
@@ -55,6 +58,8 @@ export class MirrorNode extends pulumi.ComponentResource {
   readonly endpoints: MirrorNodeEndpoints;
   /** The node's effective config (defaults filled, secrets redacted): for policies and downstream stacks. */
   readonly node: NodeConfig;
+  /** The public key this node pushes its downstreams with (when it has downstreams). */
+  readonly pushKey?: pulumi.Output<string>;
 
   constructor(name: string, args: NodeConfig, opts?: pulumi.ComponentResourceOptions) {
     // Args reach the state and policies: secrets are redacted there.
@@ -73,7 +78,7 @@ export class MirrorNode extends pulumi.ComponentResource {
     );
     const accounts = new ServiceAccounts(
       `${name}-accounts`,
-      { connection, accounts: args.accounts, withTier: args.rsync.private !== undefined },
+      { connection, accounts: args.accounts, withTier: args.rsync.private !== undefined, withPush: pushModel(args) !== undefined },
       { ...mine, dependsOn: [base.ready] },
     );
     const tree = new MirrorTree(
@@ -106,11 +111,23 @@ export class MirrorNode extends pulumi.ComponentResource {
         { ...mine, dependsOn: ready },
       );
     }
+    const accepts = pushModel(args);
+    const trigger = accepts && new PushTrigger(`${name}-push`, { connection, model: accepts }, { ...mine, dependsOn: ready });
+    const key =
+      args.push.downstreams.length > 0
+        ? new PushKey(`${name}-push-key`, { connection, user: args.accounts.mirror.user, group: args.accounts.mirror.group }, { ...mine, dependsOn: ready })
+        : undefined;
+    this.pushKey = key?.publicKey;
     for (const job of args.sync) {
       new SyncJob(
         `${name}-sync-${job.name}`,
-        { connection, model: syncModel(args, job), password: job.password === undefined ? undefined : pulumi.secret(job.password) },
-        { ...mine, dependsOn: ready },
+        {
+          connection,
+          model: syncModel(args, job),
+          password: job.password === undefined ? undefined : pulumi.secret(job.password),
+          push: accepts && trigger ? { model: accepts, ready: trigger.ready } : undefined,
+        },
+        { ...mine, dependsOn: key ? [...ready, key] : ready },
       );
     }
     for (const flip of args.bitflips) {
@@ -119,6 +136,6 @@ export class MirrorNode extends pulumi.ComponentResource {
 
     this.endpoints = nodeEndpoints(args);
     // Stack policies see components by these outputs (args reach only resource policies).
-    this.registerOutputs({ endpoints: this.endpoints, node: this.node });
+    this.registerOutputs({ endpoints: this.endpoints, node: this.node, ...(this.pushKey ? { pushKey: this.pushKey } : {}) });
   }
 }

@@ -21,6 +21,8 @@ export interface DistroPreset {
   excludes: string[];
   /** Upstream file whose change means new content; rsync runs only then. */
   checkFile?: string;
+  /** Two-stage sync: packages first, then the indices ("debian") or repodata ("rpm") with deletions. */
+  stages: "single" | "debian" | "rpm";
   /** Recommended OnCalendar= schedule per tier. */
   schedule: { 1: string; 2: string };
   /** Space the full mirror needs (GiB), for the size warning. */
@@ -35,6 +37,7 @@ export const PRESETS = {
     excludes: [],
     // quick-fedora-mirror's change detection: the module's file list.
     checkFile: "fullfiletimelist-fedora",
+    stages: "rpm",
     schedule: { 1: "*:0/20", 2: "*:10" },
     diskNeedGiB: 2048,
   },
@@ -43,6 +46,7 @@ export const PRESETS = {
     description: "openSUSE (002): opensuse-full, with staged content on the stage server",
     modules: [{ name: "opensuse", upstreamModule: "opensuse-full", path: "opensuse" }],
     excludes: [],
+    stages: "rpm",
     schedule: { 1: "*:0/30", 2: "*:25" },
     diskNeedGiB: 1024,
   },
@@ -52,6 +56,7 @@ export const PRESETS = {
     modules: [{ name: "parabola", upstreamModule: "repos", path: "parabola" }],
     excludes: [],
     checkFile: "lastupdate",
+    stages: "single",
     schedule: { 1: "*:0/15", 2: "*:05" },
     diskNeedGiB: 250,
   },
@@ -61,6 +66,7 @@ export const PRESETS = {
     modules: [{ name: "archlinux", upstreamModule: "archlinux", path: "archlinux" }],
     excludes: [],
     checkFile: "lastupdate",
+    stages: "single",
     schedule: { 1: "*:0/15", 2: "*:05" },
     diskNeedGiB: 150,
   },
@@ -69,6 +75,7 @@ export const PRESETS = {
     description: "AOSC OS (000): /anthon, 1.8 TiB in 2025, at least 2 TiB free",
     modules: [{ name: "anthon", upstreamModule: "anthon", path: "anthon" }],
     excludes: [],
+    stages: "debian",
     schedule: { 1: "*:0/30", 2: "*:15" },
     diskNeedGiB: 2048,
   },
@@ -77,6 +84,7 @@ export const PRESETS = {
     description: "distri (001): the distri module, at least every 24 hours, about 150 GiB",
     modules: [{ name: "distri", upstreamModule: "distri", path: "distri" }],
     excludes: [],
+    stages: "single",
     schedule: { 1: "*:0/30", 2: "*:35" },
     diskNeedGiB: 150,
   },
@@ -86,6 +94,7 @@ export const PRESETS = {
     modules: [{ name: "debian", upstreamModule: "debian", path: "debian" }],
     excludes: [],
     checkFile: "project/trace/master",
+    stages: "debian",
     schedule: { 1: "*:0/20", 2: "*:40" },
     diskNeedGiB: 4096,
   },

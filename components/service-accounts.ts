@@ -15,6 +15,8 @@ export interface ServiceAccountsArgs {
   accounts: AccountsConfig;
   /** Also ensure the private tier daemon's account (only nodes with a private module need it). */
   withTier: boolean;
+  /** Also ensure the push account (only nodes that accept pushes need it). */
+  withPush?: boolean;
 }
 
 const MARKERS = `${KIT_STATE_DIR}/accounts`;
@@ -23,15 +25,20 @@ type Role = keyof AccountsConfig;
 
 /** The user and primary group of each role; the tier account's group is the mirror group. */
 export function identity(accounts: AccountsConfig, role: Role): { user: string; group: string } {
-  return role === "tier" ? { user: accounts.tier.user, group: accounts.mirror.group } : accounts[role];
+  if (role === "tier") return { user: accounts.tier.user, group: accounts.mirror.group };
+  // The push account has a group of its own and nothing else.
+  if (role === "push") return { user: accounts.push.user, group: accounts.push.user };
+  return accounts[role];
 }
 
 function ensureAccount(role: Role, user: string, group: string, forbiddenGroup?: string): string {
+  // sshd runs a forced command through the account's shell, so the push account needs one.
+  const shell = role === "push" ? "/bin/sh" : "/usr/sbin/nologin";
   const lines = [
     `install -d -m 0700 ${MARKERS}`,
     `if ! getent group ${sq(group)} >/dev/null; then groupadd --system ${sq(group)}; touch ${MARKERS}/group-${group}; fi`,
     `if ! getent passwd ${sq(user)} >/dev/null; then`,
-    `  useradd --system --gid ${sq(group)} --no-create-home --home-dir /nonexistent --shell /usr/sbin/nologin --comment ${sq(`mirrorkit ${role}`)} ${sq(user)}`,
+    `  useradd --system --gid ${sq(group)} --no-create-home --home-dir /nonexistent --shell ${shell} --comment ${sq(`mirrorkit ${role}`)} ${sq(user)}`,
     `  touch ${MARKERS}/user-${user}`,
     "fi",
   ];
@@ -67,6 +74,7 @@ export class ServiceAccounts extends pulumi.ComponentResource {
     const rsync = this.account(name, "rsync", args, mirrorGroup, [mirror]);
     this.ready = [mirror, http, rsync];
     if (args.withTier) this.ready.push(this.account(name, "tier", args, undefined, [mirror]));
+    if (args.withPush) this.ready.push(this.account(name, "push", args, mirrorGroup, [mirror]));
     this.registerOutputs({});
   }
 

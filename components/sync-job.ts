@@ -5,6 +5,7 @@ import * as pulumi from "@pulumi/pulumi";
 import * as command from "@pulumi/command";
 import type { Connection } from "./connection";
 import { RemoteFile } from "./remote-file";
+import { renderPushPathUnit, type PushModel } from "./render/push";
 import { renderSyncExcludes, renderSyncScript, renderSyncService, renderSyncTimer, type SyncModel } from "./render/sync";
 import { script, sq } from "./shell";
 import { SystemdUnit } from "./systemd-unit";
@@ -14,6 +15,8 @@ export interface SyncJobArgs {
   model: SyncModel;
   /** The upstream module's password, kept secret. */
   password?: pulumi.Input<string>;
+  /** Pushes start this job too (a path unit on the push trigger). */
+  push?: { model: PushModel; ready: pulumi.Resource };
 }
 
 export class SyncJob extends pulumi.ComponentResource {
@@ -89,6 +92,18 @@ export class SyncJob extends pulumi.ComponentResource {
       { connection: args.connection, unitName: m.timerName, content: renderSyncTimer(m), activation: "start" },
       { parent: this, dependsOn: [service.active] },
     );
+    if (args.push) {
+      new SystemdUnit(
+        `${name}-push-path`,
+        {
+          connection: args.connection,
+          unitName: m.unitName.replace(/\.service$/, ".path"),
+          content: renderPushPathUnit(args.push.model, { name: m.job.name, unitName: m.unitName }),
+          activation: "start",
+        },
+        { parent: this, dependsOn: [service.active, args.push.ready] },
+      );
+    }
     this.registerOutputs({ timerName: this.timerName, unitName: this.unitName });
   }
 }

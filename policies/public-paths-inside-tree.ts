@@ -1,6 +1,7 @@
 // No public path (web root or alias, public rsync module) reaches outside the
 // mirror tree.
 import type { StackValidationPolicy } from "@pulumi/policy";
+import { STATUS_DIR } from "../components/render/status";
 import { collectFacts, insideTree } from "./lib/facts";
 import { isPrivateModule, isRsyncdConf, parseRsyncd, setting } from "./lib/rsyncd";
 
@@ -26,7 +27,8 @@ export const publicPathsInsideTree: StackValidationPolicy = {
     const { nodes, files } = await collectFacts(args.resources);
     if (nodes.length === 0) return;
     const roots = nodes.map((n) => n.mirrorRoot);
-    const inside = (p: string) => roots.some((r) => insideTree(p, r));
+    // The one published path outside the tree: the sync jobs' own status page.
+    const inside = (p: string) => roots.some((r) => insideTree(p, r)) || p.replace(/\/+$/, "") === STATUS_DIR;
     for (const node of nodes) {
       for (const m of node.rsync.modules) {
         if (m.path.startsWith("/") || m.path.split("/").includes("..")) {

@@ -21,6 +21,7 @@ const USAGE = `usage: npm run doctor -- --url URL [options]
   --iso-limit N           per-address ISO connection limit to check
   --from ADDR             leave from this local address (a public client)
   --other-from ADDR       a second client address, served while --from is at its limit
+  --status-module NAME    the node's status page reports this sync module healthy (repeatable)
   --private URL           a private rsync module (rsync://user@host:port/module)
   --private-password-file F   its password (first line of F)
   --expect-private served|refused|auth-failed   what the private module must do for us
@@ -52,6 +53,7 @@ function options() {
         "iso-limit": { type: "string" },
         from: { type: "string" },
         "other-from": { type: "string" },
+        "status-module": { type: "string", multiple: true, default: [] },
         private: { type: "string" },
         "private-password-file": { type: "string" },
         "expect-private": { type: "string" },
@@ -185,6 +187,18 @@ async function main(): Promise<void> {
         return [ok, `held ${p.held.join(",")}, next ${p.extra}${other ? `, from ${other}: ${p.other}` : ""}`];
       });
     }
+  }
+
+  for (const module of o["status-module"]) {
+    await check(`http: status page reports ${module} healthy`, async () => {
+      const page = await get(`mirror-status/`);
+      const json = await get(`mirror-status/${encodeURIComponent(module)}.json`);
+      const s = JSON.parse(json.body) as { result?: string; lastSuccess?: number; nextRun?: number };
+      const listed = page.body.includes(`<td>${module}</td>`);
+      const ok = page.status === 200 && listed && (s.result === "success" || s.result === "unchanged") && (s.lastSuccess ?? 0) > 0;
+      const ago = s.lastSuccess ? `${Math.round((Date.now() / 1000 - s.lastSuccess) / 60)} min ago` : "never";
+      return [ok, `page ${page.status}${listed ? "" : " (module not listed)"}, last result ${s.result}, last success ${ago}`];
+    });
   }
 
   if (o.private && expectPrivate) {

@@ -1,6 +1,7 @@
 // Apache httpd configuration of a mirror node: the same behaviour as the
 // nginx one, with mod_qos (packaged by Debian) for the per-address limit.
 import { BINARY_EXTENSIONS, renderWebUnit, runtimeDirName, tlsFields, type WebModel } from "./nginx";
+import { STATUS_URL_PATH } from "./status";
 import { HEADER } from "./systemd";
 import { renderTemplate } from "./templates";
 
@@ -38,6 +39,8 @@ export function renderApacheConf(m: WebModel, serverName = "localhost"): string 
     logDir: `/var/log/${dir}`,
     modules: apacheModules(m.web.tls !== undefined),
     pcreLibrary: PCRE_LIBRARY,
+    statusDir: m.statusDir,
+    statusUrlPath: STATUS_URL_PATH,
     httpPort: m.web.httpPort,
     keepaliveTimeoutSeconds: m.web.keepaliveTimeoutSeconds,
     keepaliveRequests: m.web.keepaliveRequests,

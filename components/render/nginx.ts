@@ -1,6 +1,7 @@
 // nginx configuration of a mirror node.
 import type { WebConfig } from "../config";
 import { HEADER, mountUnitName, renderServiceUnit } from "./systemd";
+import { STATUS_DIR, STATUS_URL_PATH } from "./status";
 import { renderTemplate } from "./templates";
 
 /** Served as application/octet-stream: packages and images (Fedora guide). */
@@ -28,6 +29,7 @@ export function webModel(node: {
     unitName: WEB_UNIT,
     configPath: node.web.server === "nginx" ? "/etc/mirrorkit/nginx/nginx.conf" : "/etc/mirrorkit/apache/httpd.conf",
     listingFilterPath: "/etc/mirrorkit/nginx/listing-filter.js",
+    statusDir: STATUS_DIR,
   };
 }
 
@@ -45,6 +47,8 @@ export interface WebModel {
   configPath: string;
   /** nginx only: the njs filter that hides unreadable entries from listings. */
   listingFilterPath: string;
+  /** The sync jobs' status page, served at STATUS_URL_PATH. */
+  statusDir: string;
 }
 
 /** TLS fields of a web template: `tls` false, or the certificate paths. */
@@ -67,6 +71,8 @@ export function renderNginxConf(m: WebModel): string {
     user: m.user,
     jsModule: NJS_MODULE,
     listingFilter: m.listingFilterPath,
+    statusDir: m.statusDir,
+    statusUrlPath: STATUS_URL_PATH,
     runtimeDir: `/run/${dir}`,
     logDir: `/var/log/${dir}`,
     httpPort: m.web.httpPort,

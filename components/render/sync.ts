@@ -5,6 +5,8 @@ import { renderServiceUnit, renderTimerUnit } from "./systemd";
 import { renderTemplate } from "./templates";
 import { HEADER } from "./systemd";
 import { KIT_VERSION } from "../version";
+import { PUSH_KEY_PATH } from "./push";
+import { STATUS_DIR, STATUS_URL_PATH } from "./status";
 
 /** The flags the mirror guides require (Fedora, Parabola, openSUSE). */
 export const RSYNC_SYNC_FLAGS = [
@@ -24,6 +26,21 @@ export function syncFlags(job: SyncModuleConfig): string[] {
   if (!job.noDelete) flags.push(`--max-delete=${job.maxDelete}`);
   if (job.bandwidthLimitKiB > 0) flags.push(`--bwlimit=${job.bandwidthLimitKiB}`);
   return flags;
+}
+
+/**
+ * What the first pass of a two-stage sync leaves for the second: the indices
+ * that name packages (Debian's ftpsync stage 1 excludes; RPM's repodata).
+ */
+export const INDEX_PATTERNS: Record<"debian" | "rpm", readonly string[]> = {
+  debian: ["Packages*", "Sources*", "Release*", "InRelease", "Contents-*", "Translation-*", "i18n/", "dep11/", "ls-lR*"],
+  rpm: ["repodata/"],
+};
+
+/** The first pass's flags: the job's, without deletions; the indices excluded. */
+export function stageOneFlags(job: SyncModuleConfig): string[] {
+  if (job.stages === "single") return [];
+  return [...syncFlags({ ...job, noDelete: true }).filter((f) => !f.startsWith("--max-delete")), ...INDEX_PATTERNS[job.stages].map((p) => `--exclude=${sq(p)}`)];
 }
 
 /** Where a job's Prometheus textfile metrics go (point node_exporter's textfile collector here). */
@@ -51,6 +68,12 @@ export interface SyncModel {
   metricsFile: string;
   /** The data volume the destination lives on ("" without volumes). */
   mountPoint: string;
+  /** The timer's OnCalendar= expression. */
+  schedule: string;
+  /** The node's status page directory (shared by all jobs). */
+  statusDir: string;
+  /** Downstream nodes to push after a successful run. */
+  pushTargets: { host: string; port: number; user: string }[];
 }
 
 export function syncModel(node: NodeConfig, job: SyncModuleConfig): SyncModel {
@@ -69,6 +92,9 @@ export function syncModel(node: NodeConfig, job: SyncModuleConfig): SyncModel {
     stateDir: `/var/lib/mirrorkit-sync/${job.name}`,
     metricsFile: `${METRICS_DIR}/${job.name}.prom`,
     mountPoint: volumeOf(node, `${node.mirrorRoot}/${job.path}`),
+    schedule: job.schedule ?? DEFAULT_SCHEDULE[node.tier],
+    statusDir: STATUS_DIR,
+    pushTargets: node.push.downstreams,
   };
 }
 
@@ -102,6 +128,14 @@ export function renderSyncScript(m: SyncModel): string {
     checkFile: m.job.checkFile ?? "",
     checkFileQ: sq(m.job.checkFile ?? ""),
     rsyncFlags: syncFlags(m.job).join(" "),
+    stages: m.job.stages === "single" ? "" : m.job.stages,
+    stageOneFlags: stageOneFlags(m.job).join(" "),
+    schedule: m.schedule,
+    scheduleQ: sq(m.schedule),
+    statusDir: m.statusDir,
+    statusUrlPath: STATUS_URL_PATH,
+    pushTargets: m.pushTargets.map((t) => sq(`${t.user}@${t.host}:${t.port}`)).join(" "),
+    pushKeyQ: sq(PUSH_KEY_PATH),
     metricsFileQ: sq(m.metricsFile),
     mountPoint: m.mountPoint,
     mountPointQ: sq(m.mountPoint),
@@ -129,7 +163,7 @@ export function renderSyncService(m: SyncModel): string {
       `User=${m.user}`,
       `Group=${m.group}`,
       `ExecStart=${m.scriptPath}`,
-      `StateDirectory=${m.stateDir.replace(/^\/var\/lib\//, "")} ${METRICS_DIR.replace(/^\/var\/lib\//, "")}`,
+      `StateDirectory=${[m.stateDir, METRICS_DIR, m.statusDir].map((d) => d.replace(/^\/var\/lib\//, "")).join(" ")}`,
       `ReadWritePaths=${m.dest}`,
       // Low priority: the node keeps serving while it syncs.
       "Nice=10",
@@ -147,7 +181,7 @@ export function renderSyncTimer(m: SyncModel): string {
   return renderTimerUnit({
     description: `mirrorkit sync of ${m.job.name}: schedule`,
     timer: [
-      `OnCalendar=${m.job.schedule ?? DEFAULT_SCHEDULE[m.tier]}`,
+      `OnCalendar=${m.schedule}`,
       `RandomizedDelaySec=${m.job.randomizedDelaySeconds ?? RANDOM_DELAY[m.tier]}`,
       "Persistent=true",
       `Unit=${m.unitName}`,

@@ -103,3 +103,13 @@ export function renderMountUnit(m: MountUnitModel): string {
     options: "defaults,noatime",
   });
 }
+
+export interface PathUnitModel {
+  description: string;
+  /** [Path] lines. */
+  path: string[];
+}
+
+export function renderPathUnit(model: PathUnitModel): string {
+  return renderTemplate("systemd/path.hbs", { header: HEADER, description: model.description, path: model.path });
+}

@@ -7,7 +7,8 @@ export function transferFlagSets(script: string): string[][] {
   for (const raw of script.replace(/\\\n\s*/g, " ").split("\n")) {
     const line = raw.trim();
     if (line.startsWith("#")) continue;
-    const m = /(?:^|[;&|]\s*|\bexec\s+)rsync\s+(.*)$/.exec(line);
+    // `transfer rsync ...` is the kit's retry wrapper around one pass.
+    const m = /(?:^|[;&|]\s*|\bexec\s+|^transfer\s+)rsync\s+(.*)$/.exec(line);
     if (!m || !/\$DEST|\$\{DEST\}/.test(m[1])) continue;
     sets.push(m[1].split(/\s+/).filter((t) => t.startsWith("-")));
   }

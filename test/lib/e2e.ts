@@ -1,4 +1,5 @@
 // End-to-end harness: a VM, a throwaway stack pointing at it, the real CLI.
+import { spawn } from "node:child_process";
 import * as fs from "node:fs";
 import * as path from "node:path";
 import { bootVm, type Vm, type VmOptions } from "../../vm/vm";
@@ -8,6 +9,8 @@ export interface E2eNode {
   vm: Vm;
   stack: string;
   up(extra?: string[]): Promise<PulumiResult>;
+  /** `pulumi up`, interrupted (SIGINT, an operator's Ctrl-C) once `after` resources are created. */
+  upInterrupted(after: number): Promise<PulumiResult & { createdBeforeInterrupt: number }>;
   preview(extra?: string[]): Promise<PulumiResult>;
   destroy(): Promise<PulumiResult>;
   /** Removes the stack and its config file, stops the VM. */
@@ -44,6 +47,28 @@ export async function bootNode(
     stack,
     up: (extra = []) => pulumi(["up", "--stack", stack, "--yes", "--skip-preview", ...extra], { check: false }),
     preview: (extra = []) => pulumi(["preview", "--stack", stack, ...extra], { check: false }),
+    upInterrupted: (afterCount) =>
+      new Promise((resolve, reject) => {
+        const child = spawn("pulumi", ["up", "--stack", stack, "--yes", "--skip-preview", "--non-interactive", "--color", "never"], {
+          cwd: PROJECT_DIR,
+          stdio: ["ignore", "pipe", "pipe"],
+        });
+        let stdout = "";
+        let stderr = "";
+        let created = 0;
+        let interrupted = false;
+        child.stdout.on("data", (d: Buffer) => {
+          stdout += d.toString();
+          created = (stdout.match(/^\s*\+ .* created\b/gm) ?? []).length;
+          if (!interrupted && created >= afterCount) {
+            interrupted = true;
+            child.kill("SIGINT");
+          }
+        });
+        child.stderr.on("data", (d: Buffer) => (stderr += d.toString()));
+        child.on("error", reject);
+        child.on("close", (code) => resolve({ code: code ?? -1, stdout, stderr, createdBeforeInterrupt: created }));
+      }),
     destroy: () => pulumi(["destroy", "--stack", stack, "--yes", "--skip-preview"], { check: false }),
     async cleanup() {
       await pulumi(["stack", "rm", stack, "--yes", "--force"], { check: false });

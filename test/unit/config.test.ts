@@ -142,3 +142,27 @@ describe("distro presets", () => {
     );
   });
 });
+
+describe("push-triggered sync config", () => {
+  const key = "ssh-ed25519 AAAAC3NzaC1lZDI1NTE5AAAAIH8vA8Nx2mXe9c0f2Xg7q0t4bq2w8Qm3VYk1s6J4b9cE mirrorkit push t1";
+
+  it("takes keys and downstreams, with the push account's default", () => {
+    const node = parseNodeConfig({ ...minimalRawConfig(), push: { authorizedKeys: [key], downstreams: [{ host: "t2.example.org" }] } });
+    assert.deepEqual(node.push.downstreams, [{ host: "t2.example.org", port: 22, user: "mirror-push" }]);
+    assert.equal(node.accounts.push.user, "mirror-push");
+  });
+
+  it("rejects a key that is not one OpenSSH public key line, naming it", () => {
+    assert.throws(
+      () => parseNodeConfig({ ...minimalRawConfig(), push: { authorizedKeys: [`${key}\nssh-rsa AAAA second`] } }),
+      (e: unknown) => e instanceof ConfigError && e.problems.some((p) => p.path === "mirrorkit:node.push.authorizedKeys[0]"),
+    );
+  });
+
+  it("rejects the push account doubling as another identity", () => {
+    assert.throws(
+      () => parseNodeConfig({ ...minimalRawConfig(), accounts: { push: { user: "mirror" } } }),
+      (e: unknown) => e instanceof ConfigError && e.problems.some((p) => p.path === "mirrorkit:node.accounts.push.user"),
+    );
+  });
+});

@@ -117,7 +117,7 @@ describe("policy pack", () => {
   const cases: [StackValidationPolicy, string, () => ReturnType<typeof stack>, RegExp][] = [
     [syncPreservesPermissions, "-p dropped from the script", () => editFile(stack(), /^sync-/, (t) => t.replace("-rtlpH", "-rtlH")), /without -p/],
     [syncPreservesPermissions, "--chmod added", () => editFile(stack(), /^sync-/, (t) => t.replace("--safe-links", "--safe-links --chmod=Da+rx")), /overrides upstream permissions/],
-    [syncPreservesPermissions, "rsync transfer removed", () => editFile(stack(), /^sync-/, (t) => t.replace(/^\s*rsync -rtlpH[^\n]*\\\n[^\n]*$/m, "  true")), /no rsync transfer/],
+    [syncPreservesPermissions, "rsync transfer removed", () => editFile(stack(), /^sync-/, (t) => t.replaceAll(/^transfer rsync -rtlpH[^\n]*\\\n[^\n]*$/gm, "true")), /no rsync transfer/],
     [syncSafetyFlags, "-H dropped", () => editFile(stack(), /^sync-/, (t) => t.replace("-rtlpH", "-rtlp")), /-H\/--hard-links/],
     [syncSafetyFlags, "--delay-updates dropped", () => editFile(stack(), /^sync-/, (t) => t.replaceAll(" --delay-updates", "")), /--delay-updates/],
     [syncSafetyFlags, "--delete-after becomes --delete-during", () => editFile(stack(), /^sync-/, (t) => t.replace("--delete-after", "--delete-during")), /--delete-after or --delete-delay/],

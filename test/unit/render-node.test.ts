@@ -12,6 +12,7 @@ import { escapePath, mountUnitName, renderMountUnit } from "../../components/ren
 import { formatScript } from "../../components/data-volume";
 import { renderNginxUnit, webModel } from "../../components/render/nginx";
 import { isDeleteFlag } from "../../policies/sync-safety-flags";
+import { pushModel, renderPushAuthorizedKeys, renderPushPathUnit, renderPushTrigger, renderSshdPushDropIn } from "../../components/render/push";
 import { nodeConfig } from "../lib/fixtures";
 import { exposure, sh, tmpDir } from "../lib/tools";
 
@@ -216,5 +217,32 @@ describe("node rendering", () => {
     assert.match(text, /never reformatted/);
     assert.match(text, /partition table; refusing/);
     assert.ok(text.indexOf("mkfs.xfs") > text.indexOf('if [ -z "$have" ]'));
+  });
+
+  it("push: keys forced to the trigger, sshd confines the account, path units verify, the sync pushes its downstreams", () => {
+    const key = "ssh-ed25519 AAAAC3NzaC1lZDI1NTE5AAAAIH8vA8Nx2mXe9c0f2Xg7q0t4bq2w8Qm3VYk1s6J4b9cE t1";
+    const node = nodeConfig({
+      push: { authorizedKeys: [key], downstreams: [{ host: "10.77.0.12" }] },
+      sync: [{ name: "fedora", upstream: "rsync://t1.example.org/fedora/", path: "fedora" }],
+    });
+    const m = pushModel(node);
+    assert.ok(m);
+    assert.equal(renderPushAuthorizedKeys(m).split("\n")[1], `restrict,command="/usr/local/lib/mirrorkit/push-trigger" ${key}`);
+    const dropIn = renderSshdPushDropIn(m);
+    assert.match(dropIn, /^Match User mirror-push$/m);
+    assert.match(dropIn, /^\s+ForceCommand \/usr\/local\/lib\/mirrorkit\/push-trigger$/m);
+    assert.match(dropIn, /^Match all$/m, "the block ends: later global lines stay global");
+    const dir = tmpDir("push");
+    const trigger = writeUnit(dir, "push-trigger", renderPushTrigger(m));
+    assert.equal(sh("sh", ["-n", trigger]).code, 0);
+    const job = syncModel(node, node.sync[0]);
+    const service = writeUnit(dir, job.unitName, renderSyncService({ ...job, scriptPath: "/bin/true" }));
+    const pathUnit = writeUnit(dir, "mirrorkit-sync-fedora.path", renderPushPathUnit(m, { name: "fedora", unitName: job.unitName }));
+    const r = sh("systemd-analyze", ["verify", pathUnit, service]);
+    assert.equal(r.code, 0, r.out);
+    const script = renderSyncScript(job);
+    assert.match(script, /for target in 'mirror-push@10\.77\.0\.12:22'; do/);
+    assert.match(script, /ssh -i '\/etc\/mirrorkit\/push\/id_ed25519'/);
+    assert.equal(pushModel(nodeConfig({})), undefined, "no keys: no push account or trigger");
   });
 });

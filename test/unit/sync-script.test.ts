@@ -1,0 +1,89 @@
+// The rendered sync script run for real on this machine (as root, against a
+// loopback rsync daemon), with its state, metrics and status page in a
+// scratch directory: two-stage ordering, status JSON with the next run, and
+// the HTML status page.
+import { after, before, describe, it } from "node:test";
+import assert from "node:assert/strict";
+import * as fs from "node:fs";
+import * as path from "node:path";
+import { renderSyncExcludes, renderSyncScript, syncModel, type SyncModel } from "../../components/render/sync";
+import { nodeConfig } from "../lib/fixtures";
+import { sh, tmpDir } from "../lib/tools";
+import { startUpstream, type Upstream } from "../lib/upstream";
+
+describe("sync script, run locally", () => {
+  let upstream: Upstream;
+  let dir: string;
+
+  before(async () => {
+    upstream = await startUpstream("fedora");
+    dir = tmpDir("sync-run");
+    // A repodata index next to the packages, as in an RPM repository.
+    fs.mkdirSync(path.join(upstream.root, "releases/41/Everything/x86_64/os/repodata"));
+    fs.writeFileSync(path.join(upstream.root, "releases/41/Everything/x86_64/os/repodata/repomd.xml"), "<repomd/>\n");
+  });
+  after(async () => {
+    await upstream?.stop();
+  });
+
+  /** Renders a job's script into the scratch dir, with a logging `rsync` first on PATH. */
+  function runJob(stages: "single" | "rpm"): { code: number; out: string; calls: string[]; m: SyncModel } {
+    const root = path.join(dir, stages);
+    const node = nodeConfig({
+      mirrorRoot: root,
+      sync: [{ name: "fedora", upstream: `rsync://127.0.0.1:${upstream.port}/fedora/`, path: "fedora", stages, schedule: "*:0/20", trace: false }],
+    });
+    const base = syncModel(node, node.sync[0]);
+    const m: SyncModel = {
+      ...base,
+      stateDir: path.join(root, "state"),
+      metricsFile: path.join(root, "metrics.prom"),
+      statusDir: path.join(root, "status"),
+      excludePath: path.join(root, "excludes"),
+    };
+    for (const d of [m.stateDir, m.statusDir, m.dest]) fs.mkdirSync(d, { recursive: true });
+    fs.writeFileSync(m.excludePath, renderSyncExcludes(m));
+    const script = path.join(root, "sync.sh");
+    fs.writeFileSync(script, renderSyncScript(m), { mode: 0o755 });
+    // Records each rsync call's arguments, then runs the real one.
+    const bin = path.join(root, "bin");
+    const log = path.join(root, "rsync-calls");
+    fs.mkdirSync(bin, { recursive: true });
+    fs.rmSync(log, { force: true });
+    fs.writeFileSync(path.join(bin, "rsync"), `#!/bin/sh\necho "$*" >> ${log}\nexec /usr/bin/rsync "$@"\n`, { mode: 0o755 });
+    const r = sh("env", [`PATH=${bin}:/usr/sbin:/usr/bin:/sbin:/bin`, script]);
+    const calls = fs.readFileSync(log, "utf8").trim().split("\n").filter((c) => c.includes(m.dest));
+    return { ...r, calls, m };
+  }
+
+  it("rpm: packages without deletions and without repodata first, then everything with deletions", () => {
+    const { code, out, calls, m } = runJob("rpm");
+    assert.equal(code, 0, out);
+    assert.match(out, /stage 1 of 2: packages[\s\S]*stage 2 of 2: indices/);
+    assert.equal(calls.length, 2, calls.join("\n"));
+    assert.match(calls[0], /--exclude=repodata\//);
+    assert.doesNotMatch(calls[0], /--delete|--max-delete/);
+    assert.match(calls[1], /--delete-after/);
+    assert.doesNotMatch(calls[1], /--exclude=repodata/);
+    assert.equal(fs.readFileSync(path.join(m.dest, "releases/41/Everything/x86_64/os/repodata/repomd.xml"), "utf8"), "<repomd/>\n");
+  });
+
+  it("single: one transfer", () => {
+    const { code, out, calls } = runJob("single");
+    assert.equal(code, 0, out);
+    assert.equal(calls.length, 1, calls.join("\n"));
+    assert.doesNotMatch(out, /stage 1/);
+  });
+
+  it("status JSON carries the next run; the HTML status page shows the module", () => {
+    const { m } = runJob("single");
+    const status = JSON.parse(fs.readFileSync(path.join(m.stateDir, "status.json"), "utf8")) as Record<string, number | string>;
+    assert.equal(status.result, "success");
+    const now = Date.now() / 1000;
+    assert.ok(Number(status.nextRun) > now - 5 && Number(status.nextRun) <= now + 20 * 60 + 5, `nextRun ${status.nextRun} within the */20 schedule`);
+    assert.deepEqual(JSON.parse(fs.readFileSync(path.join(m.statusDir, "fedora.json"), "utf8")), status, "served copy of the status");
+    const page = fs.readFileSync(path.join(m.statusDir, "index.html"), "utf8");
+    assert.match(page, /<tr class="success"><td>fedora<\/td><td>rsync:\/\/127\.0\.0\.1:\d+\/fedora\/<\/td><td>success<\/td>/);
+    assert.match(page, /<\/table>/);
+  });
+});
