@@ -70,6 +70,8 @@ describe("tier 0 -> tier 1 -> tier 2 on VMs in a private network", { timeout: 75
     diskNeedGiB: 10,
     volumes: [{ name: "data", device: "/dev/vdb", fsType: "xfs", mountPoint: "/srv/mirror" }],
     web: { server: "nginx", isoConnectionsPerIp: ISO_LIMIT },
+    // After each sync, start tier 2's (its stack trusts this node's push key by StackReference).
+    push: { downstreams: [{ host: T2 }] },
     rsync: {
       private: {
         modules: [{ name: "fedora-tier", path: "fedora", comment: "Fedora for tier 2s" }],
@@ -182,10 +184,11 @@ describe("tier 0 -> tier 1 -> tier 2 on VMs in a private network", { timeout: 75
           `--iso-limit=${ISO_LIMIT}`,
           `--from=${CLIENT}`,
           `--other-from=${OTHER_CLIENT}`,
+          "--status-module=fedora",
         ]),
       );
       assert.deepEqual(probes.filter((p) => !p.ok), [], JSON.stringify(probes, null, 2));
-      assert.equal(probes.length, 13, JSON.stringify(probes.map((p) => p.probe)));
+      assert.equal(probes.length, 14, JSON.stringify(probes.map((p) => p.probe)));
     });
   }
 
@@ -228,6 +231,31 @@ describe("tier 0 -> tier 1 -> tier 2 on VMs in a private network", { timeout: 75
     });
   });
 
+  it("a push from tier 1 starts tier 2's sync at once, and the push key can do nothing else", async () => {
+    // Only a push can start tier 2's sync now.
+    await t2.vm.ssh("systemctl stop mirrorkit-sync-fedora.timer");
+    try {
+      fs.writeFileSync(path.join(upstream.root, "releases/41/PUSHED"), "pushed\n");
+      upstream.touchLastupdate();
+      await phase("push: tier 1 syncs, then pushes tier 2", () =>
+        waitFor("the pushed change on tier 2", 300, async () => {
+          const r = await t2.vm.ssh("cat /srv/mirror/fedora/releases/41/PUSHED", { allowFailure: true });
+          return r.stdout === "pushed\n" ? true : undefined;
+        }),
+      );
+      const t1log = await t1.vm.ssh("journalctl -u mirrorkit-sync-fedora.service --no-pager -o cat");
+      assert.match(t1log.stdout, new RegExp(`pushed ${T2.replace(/\./g, "\\.")}`));
+      const shell = await t1.vm.ssh(
+        `runuser -u mirror -- ssh -i /etc/mirrorkit/push/id_ed25519 -o BatchMode=yes -o StrictHostKeyChecking=no -o UserKnownHostsFile=/dev/null mirror-push@${T2} 'cat /etc/passwd' 2>&1`,
+        { allowFailure: true },
+      );
+      assert.match(shell.stdout, /sync started on tier2 by push/);
+      assert.doesNotMatch(shell.stdout, /root:/, "the forced command runs instead of the one asked for");
+    } finally {
+      await t2.vm.ssh("systemctl start mirrorkit-sync-fedora.timer");
+    }
+  });
+
   it("a second pulumi up of each stack changes nothing", async () => {
     for (const node of [t1, t2]) {
       const again = await phase(`${node.vm.name}: second pulumi up`, () => node.up(["--expect-no-changes"]));
@@ -241,7 +269,7 @@ describe("tier 0 -> tier 1 -> tier 2 on VMs in a private network", { timeout: 75
       const destroy = await phase(`${node.vm.name}: pulumi destroy`, () => node.destroy());
       assert.equal(destroy.code, 0, destroy.stdout + destroy.stderr);
       const left = await node.vm.ssh(
-        "find /etc/systemd/system \\( -name 'mirrorkit-*' -o -name 'srv-mirror.mount' \\) ! -name 'mirrorkit-firstboot*'; getent passwd mirror mirror-http mirror-tier || true; systemctl list-timers --all --no-legend 'mirrorkit-*' | grep . || true",
+        "find /etc/systemd/system \\( -name 'mirrorkit-*' -o -name 'srv-mirror.mount' \\) ! -name 'mirrorkit-firstboot*'; getent passwd mirror mirror-http mirror-tier mirror-push || true; ls /etc/ssh/sshd_config.d/mirrorkit-push.conf 2>/dev/null; systemctl list-timers --all --no-legend 'mirrorkit-*' | grep . || true",
       );
       assert.equal(left.stdout.trim(), "", `${node.vm.name}: nothing of the kit left`);
       const data = await node.vm.ssh(`mount /dev/vdb /mnt && cat /mnt/${STAGED_FILE}; umount /mnt`);
