@@ -188,7 +188,7 @@ describe("tier 0 -> tier 1 -> tier 2 on VMs in a private network", { timeout: 75
         ]),
       );
       assert.deepEqual(probes.filter((p) => !p.ok), [], JSON.stringify(probes, null, 2));
-      assert.equal(probes.length, 14, JSON.stringify(probes.map((p) => p.probe)));
+      assert.equal(probes.length, 13, JSON.stringify(probes.map((p) => p.probe)));
     });
   }
 
