@@ -5,7 +5,7 @@ import { after, before, describe, it } from "node:test";
 import assert from "node:assert/strict";
 import * as fs from "node:fs";
 import * as path from "node:path";
-import { bootNode, changeSummary, vmHost, writeStackFile, type E2eNode } from "../lib/e2e";
+import { bootNode, changeSummary, vmHost, waitFor, writeStackFile, type E2eNode } from "../lib/e2e";
 import { pulumi } from "../../scripts/lib/pulumi";
 import { startUpstream, type Upstream } from "../lib/upstream";
 import { keepaliveReuse, perAddressLimit, rsyncClient } from "../../scripts/lib/probes";
@@ -14,16 +14,6 @@ import { tmpDir } from "../lib/tools";
 const MINUTES = 60_000;
 const TIER_PASSWORD = "tier2-secret-pass";
 const STAGED = "fedora/releases/42/Everything/x86_64/os/STAGED-SECRET";
-
-async function waitFor<T>(what: string, seconds: number, probe: () => Promise<T | undefined>): Promise<T> {
-  const deadline = Date.now() + seconds * 1000;
-  for (;;) {
-    const value = await probe();
-    if (value !== undefined) return value;
-    if (Date.now() > deadline) throw new Error(`timed out after ${seconds}s waiting for ${what}`);
-    await new Promise((r) => setTimeout(r, 3000));
-  }
-}
 
 describe("complete node on a VM (real pulumi up)", { timeout: 40 * MINUTES }, () => {
   let node: E2eNode;

@@ -8,7 +8,7 @@ import { after, before, describe, it } from "node:test";
 import assert from "node:assert/strict";
 import * as fs from "node:fs";
 import * as path from "node:path";
-import { bootNode, changeSummary, vmHost, type E2eNode } from "../lib/e2e";
+import { bootNode, changeSummary, vmHost, waitFor, type E2eNode } from "../lib/e2e";
 import { createLan, type Lan } from "../lib/lan";
 import { startUpstream, type Upstream } from "../lib/upstream";
 import { PROJECT_DIR } from "../../scripts/lib/pulumi";
@@ -41,16 +41,6 @@ async function phase<T>(name: string, run: () => Promise<T>): Promise<T> {
     return await run();
   } finally {
     phases.push([name, (Date.now() - start) / 1000]);
-  }
-}
-
-async function waitFor<T>(what: string, seconds: number, probe: () => Promise<T | undefined>): Promise<T> {
-  const deadline = Date.now() + seconds * 1000;
-  for (;;) {
-    const value = await probe();
-    if (value !== undefined) return value;
-    if (Date.now() > deadline) throw new Error(`timed out after ${seconds}s waiting for ${what}`);
-    await new Promise((r) => setTimeout(r, 3000));
   }
 }
 

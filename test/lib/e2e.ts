@@ -92,3 +92,14 @@ export function changeSummary(output: string): Record<string, number> {
   }
   return counts;
 }
+
+/** Polls `probe` every 3 s until it returns a value, or fails after `seconds`. */
+export async function waitFor<T>(what: string, seconds: number, probe: () => Promise<T | undefined>): Promise<T> {
+  const deadline = Date.now() + seconds * 1000;
+  for (;;) {
+    const value = await probe();
+    if (value !== undefined) return value;
+    if (Date.now() > deadline) throw new Error(`timed out after ${seconds}s waiting for ${what}`);
+    await new Promise((r) => setTimeout(r, 3000));
+  }
+}
