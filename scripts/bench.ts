@@ -42,6 +42,7 @@ const only = (args.find((a) => a.startsWith("--only="))?.slice(7) ?? args[args.i
   .filter((s) => /^B\d$/.test(s));
 const RUNS = Number(args.find((a) => a.startsWith("--runs="))?.slice(7) ?? 3);
 const want = (id: string) => only.length === 0 || only.includes(id);
+const REPORT = path.join(PROJECT_DIR, "docs", "benchmarks.md");
 
 const median = (xs: number[]) => [...xs].sort((a, b) => a - b)[Math.floor((xs.length - 1) / 2)];
 const fmt = (x: number) => (x >= 100 ? x.toFixed(0) : x >= 10 ? x.toFixed(1) : x >= 0.01 || x === 0 ? x.toFixed(3) : x.toExponential(2));
@@ -374,6 +375,13 @@ function report(): string {
     "| id | what | unit | kit (median, min–max) | plain (median, min–max) | ratio kit/plain | reading |",
     "| --- | --- | --- | --- | --- | --- | --- |",
   ];
+  // Rows of benchmarks not run this time stay, with the date they were measured.
+  const previous = fs.existsSync(REPORT) ? fs.readFileSync(REPORT, "utf8") : "";
+  const previousDate = /^Written by `npm run bench` on (\S+?)\./m.exec(previous)?.[1] ?? "an earlier run";
+  const kept = previous
+    .split("\n")
+    .filter((l) => /^\| B\d /.test(l) && !want(l.slice(2, 4)) && !figures.some((f) => f.id === l.slice(2, 4)))
+    .map((l) => l.replace(/ \|$/, ` (measured ${previousDate.replace(/T.*/, "")}) |`).replace(/ \(measured [^)]*\) \(measured/, " (measured"));
   for (const f of figures) {
     const k = median(f.kit);
     const p = median(f.plain);
@@ -382,6 +390,7 @@ function report(): string {
       `| ${f.id} | ${f.what} | ${f.unit} | ${fmt(k)} (${fmt(Math.min(...f.kit))}–${fmt(Math.max(...f.kit))}) | ${fmt(p)} (${fmt(Math.min(...f.plain))}–${fmt(Math.max(...f.plain))}) | ${ratio} | ${f.note ?? ""} |`,
     );
   }
+  lines.push(...kept);
   return lines.join("\n") + "\n";
 }
 
@@ -398,8 +407,8 @@ async function main() {
   // What was measured is kept; a failed step is named and fails the run.
   let text = report();
   if (failure !== undefined) text += `\n**A step failed; the figures above are those measured before it.**\n\n\`\`\`\n${String(failure instanceof Error ? failure.message : failure).slice(0, 2000)}\n\`\`\`\n`;
-  fs.mkdirSync(path.join(PROJECT_DIR, "docs"), { recursive: true });
-  fs.writeFileSync(path.join(PROJECT_DIR, "docs", "benchmarks.md"), text);
+  fs.mkdirSync(path.dirname(REPORT), { recursive: true });
+  fs.writeFileSync(REPORT, text);
   process.stdout.write(text);
   if (failure !== undefined) throw failure;
 }
