@@ -8,6 +8,7 @@ import { renderWebConf, renderWebServerUnit, webSupportFiles } from "./web";
 import { renderRsyncdConf, renderRsyncdUnit, rsyncdModels } from "./rsync";
 import { renderSyncExcludes, renderSyncScript, renderSyncService, renderSyncTimer, syncModel } from "./sync";
 import { mountUnitName, renderMountUnit } from "./systemd";
+import { pushModel, renderPushAuthorizedKeys, renderPushPathUnit, renderPushTrigger, renderSshdPushDropIn } from "./push";
 
 export interface RenderedFile {
   path: string;
@@ -41,6 +42,16 @@ export function nodeFiles(node: NodeConfig): RenderedFile[] {
     if (job.password !== undefined) add(m.passwordPath, SECRET_PLACEHOLDER, "0600");
     unit(m.unitName, renderSyncService(m));
     unit(m.timerName, renderSyncTimer(m));
+  }
+  const push = pushModel(node);
+  if (push) {
+    add(push.triggerScript, renderPushTrigger(push), "0755");
+    add(push.authorizedKeysFile, renderPushAuthorizedKeys(push));
+    add(push.sshdDropIn, renderSshdPushDropIn(push));
+    for (const job of node.sync) {
+      const m = syncModel(node, job);
+      unit(m.unitName.replace(/\.service$/, ".path"), renderPushPathUnit(push, { name: job.name, unitName: m.unitName }));
+    }
   }
   for (const flip of node.bitflips) {
     const m = bitflipModel(node, flip);
