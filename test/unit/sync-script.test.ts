@@ -27,11 +27,11 @@ describe("sync script, run locally", () => {
   });
 
   /** Renders a job's script into the scratch dir, with a logging `rsync` first on PATH. */
-  function runJob(stages: "single" | "rpm"): { code: number; out: string; calls: string[]; m: SyncModel } {
-    const root = path.join(dir, stages);
+  function runJob(stages: "single" | "rpm", checkFile?: string): { code: number; out: string; calls: string[]; m: SyncModel } {
+    const root = path.join(dir, `${stages}-${checkFile ?? "nocheck"}`);
     const node = nodeConfig({
       mirrorRoot: root,
-      sync: [{ name: "fedora", upstream: `rsync://127.0.0.1:${upstream.port}/fedora/`, path: "fedora", stages, schedule: "*:0/20", trace: false }],
+      sync: [{ name: "fedora", upstream: `rsync://127.0.0.1:${upstream.port}/fedora/`, path: "fedora", stages, schedule: "*:0/20", trace: false, ...(checkFile ? { checkFile } : {}) }],
     });
     const base = syncModel(node, node.sync[0]);
     const m: SyncModel = {
@@ -85,5 +85,20 @@ describe("sync script, run locally", () => {
     const page = fs.readFileSync(path.join(m.statusDir, "index.html"), "utf8");
     assert.match(page, /<tr class="success"><td>fedora<\/td><td>rsync:\/\/127\.0\.0\.1:\d+\/fedora\/<\/td><td>success<\/td>/);
     assert.match(page, /<\/table>/);
+  });
+
+  it("freshness stamps: upstream's and ours are the check file's mtime, equal after a sync", () => {
+    const stamp = Math.floor(fs.statSync(path.join(upstream.root, "lastupdate")).mtimeMs / 1000);
+    const { code, out, m } = runJob("single", "lastupdate");
+    assert.equal(code, 0, out);
+    const first = JSON.parse(fs.readFileSync(path.join(m.stateDir, "status.json"), "utf8")) as Record<string, number>;
+    assert.equal(first.localStamp, stamp);
+    // The next run checks upstream first: unchanged, and the upstream stamp is upstream's, not the fetch time.
+    const again = runJob("single", "lastupdate");
+    assert.match(again.out, /unchanged; no sync needed/);
+    const s = JSON.parse(fs.readFileSync(path.join(m.stateDir, "status.json"), "utf8")) as Record<string, number | string>;
+    assert.equal(s.result, "unchanged");
+    assert.equal(s.upstreamStamp, stamp);
+    assert.equal(s.localStamp, stamp);
   });
 });
