@@ -7,7 +7,7 @@ import { after, before, describe, it } from "node:test";
 import assert from "node:assert/strict";
 import * as fs from "node:fs";
 import * as path from "node:path";
-import { bootNode, vmHost, type E2eNode } from "../lib/e2e";
+import { bootNode, vmHost, waitFor, type E2eNode } from "../lib/e2e";
 import { startUpstream, type Upstream } from "../lib/upstream";
 
 const MINUTES = 60_000;
@@ -166,7 +166,11 @@ describe("sync faults on a VM (real pulumi up)", { timeout: 55 * MINUTES }, () =
     // The web server stopped with the disk (RequiresMountsFor=) and, wanted by the mount, comes back with it.
     const back = await node.vm.ssh("for i in $(seq 1 60); do systemctl is-active -q mirrorkit-web.service && exit 0; sleep 1; done; systemctl status mirrorkit-web.service --no-pager; exit 1", { allowFailure: true });
     assert.equal(back.code, 0, back.stdout);
-    assert.equal((await fetch(node.url(80, "/fedora/releases/41/README"))).status, 200);
+    // Active (exec'd) comes a moment before listening: poll, bounded.
+    await waitFor("the README over HTTP", 30, async () => {
+      const status = await fetch(node.url(80, "/fedora/releases/41/README")).then((r) => r.status, () => 0);
+      return status === 200 ? true : undefined;
+    });
   });
 
   it("a full data disk fails the run loudly, and the served tree stays whole", async () => {
