@@ -299,6 +299,26 @@ const NodeBaseSchema = z
       tier: { user: "mirror-tier" },
       push: { user: "mirror-push" },
     }),
+    /**
+     * Fedora MirrorManager's report_mirror (guide 004: run it after every sync):
+     * the kit writes its report_mirror.conf and makes it the post-sync hook
+     * of the jobs that carry a category (unless a job has its own hook).
+     */
+    reportMirror: z
+      .object({
+        server: z.string().regex(/^https?:\/\/\S+$/, "an http(s) URL").default("https://mirrormanager.fedoraproject.org/xmlrpc"),
+        /** The site and host as registered in MirrorManager. */
+        site: z.string().regex(/^[^\n]+$/, "one line"),
+        /** The site password; set it with `pulumi config set --secret`. */
+        sitePassword: z.string().min(1),
+        host: z.string().regex(/^[^\n]+$/, "one line"),
+        /** MirrorManager category -> the sync job whose tree carries it, e.g. {"Fedora Linux": "fedora"}. */
+        categories: z.record(z.string().regex(/^[^\]\n]+$/, "a category name"), moduleName),
+        /** The report_mirror program (not packaged by Debian: install it, or give its path). */
+        command: z.string().regex(/^[^\n]+$/, "one command").default("report_mirror"),
+      })
+      .strict()
+      .optional(),
     /** Push-triggered sync: who may start this node's syncs, and whom it starts after its own. */
     push: PushSchema.default({ authorizedKeys: [], downstreams: [] }),
     web: WebSchema.default({
@@ -430,6 +450,16 @@ const NodeBaseSchema = z
       }
       if (node.distro) ctx.addIssue({ code: "custom", path: ["distro"], message: `not supported by runtime "docker" (it fills sync jobs)` });
     }
+    if (node.reportMirror) {
+      const categories = Object.entries(node.reportMirror.categories);
+      if (categories.length === 0) ctx.addIssue({ code: "custom", path: ["reportMirror", "categories"], message: "name at least one category and its sync job" });
+      const jobs = new Set([...node.sync.map((j) => j.name), ...(node.distro ? PRESETS[node.distro.preset].modules.map((m) => m.name) : [])]);
+      for (const [category, job] of categories) {
+        if (!jobs.has(job)) {
+          ctx.addIssue({ code: "custom", path: ["reportMirror", "categories", category], message: `"${job}" is not one of this node's sync jobs` });
+        }
+      }
+    }
     unique(node.sync, ["sync"], "sync module");
     unique(node.bitflips, ["bitflips"], "bitflip");
     unique(node.volumes, ["volumes"], "volume");
@@ -458,7 +488,21 @@ const NodeBaseSchema = z
     });
   });
 
-export const NodeConfigSchema = NodeBaseSchema.transform(applyPreset);
+/** The report path MirrorManager's client reads. */
+export const REPORT_MIRROR_CONF = "/etc/mirrormanager-client/report_mirror.conf";
+
+/** report_mirror becomes the post-sync hook of the jobs that carry a category. */
+function withReportMirror<T extends { sync: SyncModuleConfig[]; reportMirror?: { command: string; categories: Record<string, string> } }>(node: T): T {
+  const rm = node.reportMirror;
+  if (!rm) return node;
+  const reporting = new Set(Object.values(rm.categories));
+  return {
+    ...node,
+    sync: node.sync.map((j) => (reporting.has(j.name) && j.postHook === undefined ? { ...j, postHook: `${rm.command} -c ${REPORT_MIRROR_CONF}` } : j)),
+  };
+}
+
+export const NodeConfigSchema = NodeBaseSchema.transform((node) => withReportMirror(applyPreset(node)));
 
 export type HostConfig = z.output<typeof HostSchema>;
 export type AccountsConfig = z.output<typeof AccountsSchema>;
@@ -519,5 +563,6 @@ export function redactSecrets(node: NodeConfig): NodeConfig {
     },
     sync: node.sync.map((s) => ({ ...s, password: s.password === undefined ? undefined : REDACTED })),
     distro: node.distro && { ...node.distro, password: node.distro.password === undefined ? undefined : REDACTED },
+    reportMirror: node.reportMirror && { ...node.reportMirror, sitePassword: REDACTED },
   };
 }

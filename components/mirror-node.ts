@@ -11,6 +11,8 @@ import { MirrorTree } from "./mirror-tree";
 import { PushKey } from "./push-key";
 import { PushTrigger } from "./push-trigger";
 import { pushModel } from "./render/push";
+import { RemoteFile } from "./remote-file";
+import { renderReportMirrorConf, reportMirrorModel } from "./render/report-mirror";
 import { bitflipModel } from "./render/bitflip";
 import { rsyncdModels } from "./render/rsync";
 import { syncModel } from "./render/sync";
@@ -111,6 +113,22 @@ export class MirrorNode extends pulumi.ComponentResource {
         { ...mine, dependsOn: ready },
       );
     }
+    const report = reportMirrorModel(args);
+    const reportConf =
+      report &&
+      new RemoteFile(
+        `${name}-report-mirror`,
+        {
+          connection,
+          path: report.path,
+          content: pulumi.secret(renderReportMirrorConf(report, args.reportMirror?.sitePassword ?? "")),
+          // It holds the site password: the mirror account, which runs the hook, reads it.
+          mode: "0640",
+          owner: "root",
+          group: report.group,
+        },
+        { ...mine, dependsOn: ready },
+      );
     const accepts = pushModel(args);
     const trigger = accepts && new PushTrigger(`${name}-push`, { connection, model: accepts }, { ...mine, dependsOn: ready });
     const key =
@@ -127,7 +145,7 @@ export class MirrorNode extends pulumi.ComponentResource {
           password: job.password === undefined ? undefined : pulumi.secret(job.password),
           push: accepts && trigger ? { model: accepts, ready: trigger.ready } : undefined,
         },
-        { ...mine, dependsOn: key ? [...ready, key] : ready },
+        { ...mine, dependsOn: [...ready, ...(key ? [key] : []), ...(reportConf ? [reportConf] : [])] },
       );
     }
     for (const flip of args.bitflips) {

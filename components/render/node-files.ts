@@ -8,6 +8,7 @@ import { renderWebConf, renderWebServerUnit, webSupportFiles } from "./web";
 import { renderRsyncdConf, renderRsyncdUnit, rsyncdModels } from "./rsync";
 import { renderSyncExcludes, renderSyncScript, renderSyncService, renderSyncTimer, syncModel } from "./sync";
 import { mountUnitName, renderMountUnit } from "./systemd";
+import { renderReportMirrorConf, reportMirrorModel } from "./report-mirror";
 import { pushModel, renderPushAuthorizedKeys, renderPushPathUnit, renderPushTrigger, renderSshdPushDropIn } from "./push";
 
 export interface RenderedFile {
@@ -43,6 +44,8 @@ export function nodeFiles(node: NodeConfig): RenderedFile[] {
     unit(m.unitName, renderSyncService(m));
     unit(m.timerName, renderSyncTimer(m));
   }
+  const report = reportMirrorModel(node);
+  if (report) add(report.path, renderReportMirrorConf(report, "(secret: rendered on the host from Pulumi secret config)"), "0640");
   const push = pushModel(node);
   if (push) {
     add(push.triggerScript, renderPushTrigger(push), "0755");

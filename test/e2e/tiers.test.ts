@@ -60,6 +60,8 @@ describe("tier 0 -> tier 1 -> tier 2 on VMs in a private network", { timeout: 75
     diskNeedGiB: 10,
     volumes: [{ name: "data", device: "/dev/vdb", fsType: "xfs", mountPoint: "/srv/mirror" }],
     web: { server: "nginx", isoConnectionsPerIp: ISO_LIMIT },
+    // report_mirror after each sync (a stand-in program on the VM: MirrorManager is not reachable here).
+    reportMirror: { site: "e2e-site", sitePassword: "e2e-site-secret", host: T1, categories: { "Fedora Linux": "fedora" } },
     // After each sync, start tier 2's (its stack trusts this node's push key by StackReference).
     push: { downstreams: [{ host: T2 }] },
     rsync: {
@@ -138,12 +140,23 @@ describe("tier 0 -> tier 1 -> tier 2 on VMs in a private network", { timeout: 75
   });
 
   it("pulumi up of the tier-1 stack, then its timer syncs from tier 0", async () => {
+    // The stand-in report_mirror: records how it was called and the config it read.
+    await t1.vm.ssh(
+      `printf '%s\\n' '#!/bin/sh' 'echo "$@" > /var/lib/mirrorkit-sync/fedora/report_mirror.args' 'cp "$2" /var/lib/mirrorkit-sync/fedora/report_mirror.read' > /usr/local/bin/report_mirror && chmod 0755 /usr/local/bin/report_mirror`,
+    );
     const up = await phase("tier 1: pulumi up", () => t1.up());
     assert.equal(up.code, 0, up.stdout + up.stderr);
     const status = await phase("tier 1: first timer-started sync", () => synced(t1));
     assert.match(status, /"sizeBytes": [1-9]/);
     const perms = await t1.vm.ssh(`stat -c '%a %U:%G' /srv/mirror/fedora/releases/41 /srv/mirror/${STAGED_DIR} && stat -c %s /srv/mirror/${ISO}`);
     assert.deepEqual(perms.stdout.trim().split("\n"), ["755 mirror:mirror", "750 mirror:mirror", String(ISO_BYTES)]);
+    const report = await t1.vm.ssh(
+      "stat -c '%a %U:%G' /etc/mirrormanager-client/report_mirror.conf; cat /var/lib/mirrorkit-sync/fedora/report_mirror.args /var/lib/mirrorkit-sync/fedora/report_mirror.read",
+    );
+    assert.match(report.stdout, /^640 root:mirror$/m, "the site password is readable by the mirror account only");
+    assert.match(report.stdout, /^-c \/etc\/mirrormanager-client\/report_mirror\.conf$/m, "run as the post-sync hook");
+    assert.match(report.stdout, /^\[Fedora Linux\]\nenabled=1\npath=\/srv\/mirror\/fedora$/m);
+    assert.match(report.stdout, /^password=e2e-site-secret$/m);
   });
 
   it("pulumi up of the tier-2 stack takes tier 1's private module by StackReference, and its timer syncs from it", async () => {

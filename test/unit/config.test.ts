@@ -166,3 +166,29 @@ describe("push-triggered sync config", () => {
     );
   });
 });
+
+describe("report_mirror", () => {
+  const rm = { site: "Example", sitePassword: "s3cret", host: "mirror.example.org", categories: { "Fedora Linux": "fedora" } };
+
+  it("makes report_mirror the post-sync hook of the jobs carrying a category", () => {
+    const node = parseNodeConfig({ ...minimalRawConfig(), tier: 1, distro: { preset: "fedora", upstream: "rsync://t0.example.org" }, reportMirror: rm });
+    assert.equal(node.sync[0].postHook, "report_mirror -c /etc/mirrormanager-client/report_mirror.conf");
+    assert.equal(node.reportMirror?.server, "https://mirrormanager.fedoraproject.org/xmlrpc");
+  });
+
+  it("keeps a job's own hook", () => {
+    const node = parseNodeConfig({
+      ...minimalRawConfig(),
+      sync: [{ name: "fedora", upstream: "rsync://t0.example.org/fedora/", path: "fedora", postHook: "/usr/local/bin/my-report" }],
+      reportMirror: rm,
+    });
+    assert.equal(node.sync[0].postHook, "/usr/local/bin/my-report");
+  });
+
+  it("rejects a category whose job does not exist, naming it", () => {
+    assert.throws(
+      () => parseNodeConfig({ ...minimalRawConfig(), reportMirror: { ...rm, categories: { "Fedora EPEL": "epel" } } }),
+      (e: unknown) => e instanceof ConfigError && e.problems.some((p) => p.path === 'mirrorkit:node.reportMirror.categories["Fedora EPEL"]' || p.path.startsWith("mirrorkit:node.reportMirror.categories")),
+    );
+  });
+});

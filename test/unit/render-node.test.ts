@@ -13,6 +13,7 @@ import { formatScript } from "../../components/data-volume";
 import { renderNginxUnit, webModel } from "../../components/render/nginx";
 import { isDeleteFlag } from "../../policies/sync-safety-flags";
 import { pushModel, renderPushAuthorizedKeys, renderPushPathUnit, renderPushTrigger, renderSshdPushDropIn } from "../../components/render/push";
+import { renderReportMirrorConf, reportMirrorModel } from "../../components/render/report-mirror";
 import { nodeConfig } from "../lib/fixtures";
 import { exposure, sh, tmpDir } from "../lib/tools";
 
@@ -244,5 +245,19 @@ describe("node rendering", () => {
     assert.match(script, /for target in 'mirror-push@10\.77\.0\.12:22'; do/);
     assert.match(script, /ssh -i '\/etc\/mirrorkit\/push\/id_ed25519'/);
     assert.equal(pushModel(nodeConfig({})), undefined, "no keys: no push account or trigger");
+  });
+
+  it("report_mirror.conf: site, host and each category's tree", () => {
+    const node = nodeConfig({
+      sync: [{ name: "fedora", upstream: "rsync://t1.example.org/fedora/", path: "pub/fedora" }],
+      reportMirror: { site: "Example", sitePassword: "s3cret", host: "mirror.example.org", categories: { "Fedora Linux": "fedora" } },
+    });
+    const m = reportMirrorModel(node);
+    assert.ok(m);
+    const text = renderReportMirrorConf(m, "s3cret");
+    assert.match(text, /^\[site\]\nenabled=1\nname=Example\npassword=s3cret$/m);
+    assert.match(text, /^\[host\]\nenabled=1\nname=mirror\.example\.org$/m);
+    assert.match(text, /^\[Fedora Linux\]\nenabled=1\npath=\/srv\/mirror\/pub\/fedora$/m);
+    assert.equal(m.group, "mirror");
   });
 });

@@ -27,11 +27,11 @@ describe("sync script, run locally", () => {
   });
 
   /** Renders a job's script into the scratch dir, with a logging `rsync` first on PATH. */
-  function runJob(stages: "single" | "rpm", checkFile?: string): { code: number; out: string; calls: string[]; m: SyncModel } {
-    const root = path.join(dir, `${stages}-${checkFile ?? "nocheck"}`);
+  function runJob(stages: "single" | "rpm", checkFile?: string, postHook?: string): { code: number; out: string; calls: string[]; m: SyncModel } {
+    const root = path.join(dir, `${stages}-${checkFile ?? "nocheck"}-${postHook ? "hook" : "nohook"}`);
     const node = nodeConfig({
       mirrorRoot: root,
-      sync: [{ name: "fedora", upstream: `rsync://127.0.0.1:${upstream.port}/fedora/`, path: "fedora", stages, schedule: "*:0/20", trace: false, ...(checkFile ? { checkFile } : {}) }],
+      sync: [{ name: "fedora", upstream: `rsync://127.0.0.1:${upstream.port}/fedora/`, path: "fedora", stages, schedule: "*:0/20", trace: false, ...(checkFile ? { checkFile } : {}), ...(postHook ? { postHook } : {}) }],
     });
     const base = syncModel(node, node.sync[0]);
     const m: SyncModel = {
@@ -100,5 +100,17 @@ describe("sync script, run locally", () => {
     assert.equal(s.result, "unchanged");
     assert.equal(s.upstreamStamp, stamp);
     assert.equal(s.localStamp, stamp);
+  });
+
+  it("the post-sync hook runs after a successful transfer, not when upstream is unchanged", () => {
+    const marker = path.join(dir, "hook-runs");
+    const hook = `echo ran >> ${marker}`;
+    const first = runJob("single", "lastupdate", hook);
+    assert.equal(first.code, 0, first.out);
+    assert.match(first.out, /running post-sync hook/);
+    assert.equal(fs.readFileSync(marker, "utf8"), "ran\n");
+    const unchanged = runJob("single", "lastupdate", hook);
+    assert.match(unchanged.out, /no sync needed/);
+    assert.equal(fs.readFileSync(marker, "utf8"), "ran\n", "not run again");
   });
 });
