@@ -381,16 +381,19 @@ function report(): string {
   const kept = previous
     .split("\n")
     .filter((l) => /^\| B\d /.test(l) && !want(l.slice(2, 4)) && !figures.some((f) => f.id === l.slice(2, 4)))
-    .map((l) => l.replace(/ \|$/, ` (measured ${previousDate.replace(/T.*/, "")}) |`).replace(/ \(measured [^)]*\) \(measured/, " (measured"));
+    .map((l) => (/\(measured \S+\) \|$/.test(l) ? l : l.replace(/ \|$/, ` (measured ${previousDate.replace(/T.*/, "")}) |`)));
+  const rows: string[] = [];
   for (const f of figures) {
     const k = median(f.kit);
     const p = median(f.plain);
     const ratio = p === 0 ? "n/a" : fmt(k / p);
-    lines.push(
+    rows.push(
       `| ${f.id} | ${f.what} | ${f.unit} | ${fmt(k)} (${fmt(Math.min(...f.kit))}–${fmt(Math.max(...f.kit))}) | ${fmt(p)} (${fmt(Math.min(...f.plain))}–${fmt(Math.max(...f.plain))}) | ${ratio} | ${f.note ?? ""} |`,
     );
   }
-  lines.push(...kept);
+  // In id order; within an id, as measured.
+  const ordered = [...rows, ...kept].map((l, i) => ({ l, i })).sort((a, b) => a.l.slice(2, 4).localeCompare(b.l.slice(2, 4)) || a.i - b.i);
+  lines.push(...ordered.map((r) => r.l));
   return lines.join("\n") + "\n";
 }
 
