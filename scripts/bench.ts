@@ -286,6 +286,14 @@ async function benchScale() {
 }
 
 // ---------------------------------------------------------------- B1
+/** A state value with its secret wrapper removed (an exported secret is {<sig>, plaintext: JSON}). */
+function unsecret(v: unknown): any {
+  if (v !== null && typeof v === "object" && "plaintext" in v && typeof (v as { plaintext: unknown }).plaintext === "string") {
+    return JSON.parse((v as { plaintext: string }).plaintext);
+  }
+  return v;
+}
+
 /** The host work the kit applied, in the order the state records it: files copied, commands run. */
 function plainScriptFromState(stack: string): string {
   const state = JSON.parse(run("pulumi", ["stack", "export", "--stack", stack, "--show-secrets"])) as {
@@ -295,12 +303,14 @@ function plainScriptFromState(stack: string): string {
   let n = 0;
   for (const r of state.deployment.resources) {
     if (r.type === "command:remote:CopyToRemote") {
-      const text: string = r.inputs?.source?.text ?? "";
+      const text: string = unsecret(r.inputs?.source)?.text ?? "";
       lines.push(`cat > '${r.inputs?.remotePath}' <<'MIRRORKIT_EOF_${n}'\n${text}${text.endsWith("\n") ? "" : "\n"}MIRRORKIT_EOF_${n}`);
       n++;
     } else if (r.type === "command:remote:Command" && r.inputs?.create) {
-      const env = Object.entries((r.inputs.environment ?? {}) as Record<string, string>).map(([k, v]) => `export ${k}='${v}'`);
-      lines.push(`(\n${env.join("\n")}\n${r.inputs.create}\n)`);
+      const env = Object.entries((unsecret(r.inputs.environment) ?? {}) as Record<string, unknown>).map(([k, v]) => `export ${k}='${String(unsecret(v))}'`);
+      const create: unknown = unsecret(r.inputs.create);
+      if (typeof create !== "string") throw new Error(`B1: a command's create is not text in the state: ${JSON.stringify(create).slice(0, 200)}`);
+      lines.push(`(\n${env.join("\n")}\n${create}\n)`);
     }
   }
   return lines.join("\n") + "\n";
