@@ -78,9 +78,11 @@ export class MirrorNode extends pulumi.ComponentResource {
           dependsOn: [base.ready],
         }),
     );
+    // Pushes this node accepts (undefined when no key may push).
+    const accepts = pushModel(args);
     const accounts = new ServiceAccounts(
       `${name}-accounts`,
-      { connection, accounts: args.accounts, withTier: args.rsync.private !== undefined, withPush: pushModel(args) !== undefined },
+      { connection, accounts: args.accounts, withTier: args.rsync.private !== undefined, withPush: accepts !== undefined },
       { ...mine, dependsOn: [base.ready] },
     );
     const tree = new MirrorTree(
@@ -129,7 +131,6 @@ export class MirrorNode extends pulumi.ComponentResource {
         },
         { ...mine, dependsOn: ready },
       );
-    const accepts = pushModel(args);
     const trigger = accepts && new PushTrigger(`${name}-push`, { connection, model: accepts }, { ...mine, dependsOn: ready });
     const key =
       args.push.downstreams.length > 0

@@ -287,7 +287,7 @@ async function benchScale() {
 
 // ---------------------------------------------------------------- B1
 /** A state value with its secret wrapper removed (an exported secret is {<sig>, plaintext: JSON}). */
-function unsecret(v: unknown): any {
+function unsecret(v: unknown): unknown {
   if (v !== null && typeof v === "object" && "plaintext" in v && typeof (v as { plaintext: unknown }).plaintext === "string") {
     return JSON.parse((v as { plaintext: string }).plaintext);
   }
@@ -297,14 +297,14 @@ function unsecret(v: unknown): any {
 /** The host work the kit applied, in the order the state records it: files copied, commands run. */
 function plainScriptFromState(stack: string): string {
   const state = JSON.parse(run("pulumi", ["stack", "export", "--stack", stack, "--show-secrets"])) as {
-    deployment: { resources: { type: string; inputs?: Record<string, any> }[] };
+    deployment: { resources: { type: string; inputs?: Record<string, unknown> }[] };
   };
   const lines = ["set -e"];
   let n = 0;
   for (const r of state.deployment.resources) {
     if (r.type === "command:remote:CopyToRemote") {
-      const text: string = unsecret(r.inputs?.source)?.text ?? "";
-      lines.push(`cat > '${r.inputs?.remotePath}' <<'MIRRORKIT_EOF_${n}'\n${text}${text.endsWith("\n") ? "" : "\n"}MIRRORKIT_EOF_${n}`);
+      const text = (unsecret(r.inputs?.source) as { text?: string } | undefined)?.text ?? "";
+      lines.push(`cat > '${String(r.inputs?.remotePath)}' <<'MIRRORKIT_EOF_${n}'\n${text}${text.endsWith("\n") ? "" : "\n"}MIRRORKIT_EOF_${n}`);
       n++;
     } else if (r.type === "command:remote:Command" && r.inputs?.create) {
       const env = Object.entries((unsecret(r.inputs.environment) ?? {}) as Record<string, unknown>).map(([k, v]) => `export ${k}='${String(unsecret(v))}'`);
