@@ -64,7 +64,8 @@ export interface Vm {
   stop(opts?: { keepFiles?: boolean }): Promise<void>;
 }
 
-async function freePort(address: string): Promise<number> {
+/** A TCP port free on `address` right now. */
+export async function freePort(address: string): Promise<number> {
   return new Promise((resolve, reject) => {
     const srv = net.createServer();
     srv.once("error", reject);

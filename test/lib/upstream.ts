@@ -5,6 +5,7 @@ import * as fs from "node:fs";
 import * as net from "node:net";
 import * as path from "node:path";
 import type { Lan } from "./lan";
+import { freePort } from "../../vm/vm";
 import { tmpDir } from "./tools";
 
 export interface Upstream {
@@ -22,15 +23,6 @@ export interface Upstream {
   /** Opens a staged directory (0750 -> 0755), as the upstream's bitflip. */
   flip(relPath: string): void;
   stop(): Promise<void>;
-}
-
-async function freePort(): Promise<number> {
-  return new Promise((resolve) => {
-    const srv = net.createServer().listen(0, "127.0.0.1", () => {
-      const { port } = srv.address() as net.AddressInfo;
-      srv.close(() => resolve(port));
-    });
-  });
 }
 
 /**
@@ -74,7 +66,7 @@ export async function startUpstream(module = "fedora", opts: UpstreamOptions = {
   writeTree(root, opts.isoBytes);
   const lan = opts.lan;
   const address = lan ? lan.gateway : "127.0.0.1";
-  const port = lan ? 873 : await freePort();
+  const port = lan ? 873 : await freePort("127.0.0.1");
   const conf = path.join(dir, "rsyncd.conf");
   // Runs as root, like a tier-0 serving its own staged content to tier-1s.
   fs.writeFileSync(

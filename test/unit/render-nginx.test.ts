@@ -4,9 +4,9 @@ import assert from "node:assert/strict";
 import * as fs from "node:fs";
 import * as path from "node:path";
 import { spawn } from "node:child_process";
-import * as net from "node:net";
 import { renderNginxConf, renderNginxUnit, runtimeDirName, webModel, type WebModel } from "../../components/render/nginx";
 import { webSupportFiles } from "../../components/render/web";
+import { freePort } from "../../vm/vm";
 import { nodeConfig } from "../lib/fixtures";
 import { exposure, sh, tmpDir } from "../lib/tools";
 
@@ -80,12 +80,7 @@ describe("nginx rendering", () => {
     // Staged, as the sync leaves it: 0750, a group the server is not in.
     fs.chmodSync(path.join(root, "releases", "42"), 0o750);
     fs.chmodSync(dir, 0o755);
-    const port = await new Promise<number>((resolve) => {
-      const srv = net.createServer().listen(0, "127.0.0.1", () => {
-        const p = (srv.address() as net.AddressInfo).port;
-        srv.close(() => resolve(p));
-      });
-    });
+    const port = await freePort("127.0.0.1");
     const m = { ...model({ httpPort: port }, root), listingFilterPath: path.join(dir, "listing-filter.js") };
     for (const f of webSupportFiles(m)) fs.writeFileSync(f.path, f.content);
     const conf = path.join(dir, "nginx.conf");
