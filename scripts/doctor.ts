@@ -7,7 +7,7 @@
 import { parseArgs } from "node:util";
 import * as fs from "node:fs";
 import * as path from "node:path";
-import { httpRequest, keepaliveReuse, perAddressLimit, rsyncClient, scratchDir } from "./lib/probes";
+import { httpRequest, keepaliveReuse, perAddressLimit, rsyncClient, rsyncListedPaths, scratchDir } from "./lib/probes";
 
 const USAGE = `usage: npm run doctor -- --url URL [options]
   --url URL               the node's web root (http://host[:port])
@@ -128,7 +128,7 @@ async function main(): Promise<void> {
     });
     await check(`rsync: public listing of ${parentPath || "/"} leaves out ${name}`, () => {
       const r = rsyncClient(["-r", "--list-only", `${rsyncBase}/${parentPath}`], { from });
-      const shown = new RegExp(`(^|\\s|/)${escapeRegex(name)}(/|$)`, "m").test(r.out);
+      const shown = rsyncListedPaths(r.out).some((p) => p.split("/").includes(name));
       return [r.code === 0 && !shown, `rsync exit ${r.code}, ${shown ? `"${name}" listed` : "not listed"}`];
     });
   }

@@ -159,6 +159,21 @@ export function rsyncClient(args: string[], opts: { password?: string; from?: st
   return { code: r.status ?? -1, out: `${r.stdout ?? ""}${r.stderr ?? ""}` };
 }
 
+/**
+ * The paths in an `rsync --list-only` listing. Each line is mode, size, date,
+ * time, then the name, so matching the name alone keeps a time like 05:42:15
+ * from looking like an entry "42".
+ */
+export function rsyncListedPaths(listing: string): string[] {
+  const entry = /^([-dlpscb])[-rwxsStT]{9}\s+[\d,.]+\s+\d{4}\/\d\d\/\d\d\s+\d\d:\d\d:\d\d\s(.+)$/;
+  return listing.split("\n").flatMap((line) => {
+    const m = entry.exec(line);
+    if (!m) return [];
+    // Only a symlink's line carries " -> target".
+    return [m[1] === "l" ? m[2].replace(/ -> .*$/, "") : m[2]];
+  });
+}
+
 /** A fresh empty directory to fetch into. */
 export function scratchDir(prefix: string): string {
   return fs.mkdtempSync(path.join(os.tmpdir(), `mirrorkit-${prefix}-`));
