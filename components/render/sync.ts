@@ -5,7 +5,7 @@ import { renderServiceUnit, renderTimerUnit } from "./systemd";
 import { renderTemplate } from "./templates";
 import { HEADER } from "./systemd";
 import { KIT_VERSION } from "../version";
-import { PUSH_KEY_PATH } from "./push";
+import { PUSH_KEY_PATH, pushModel } from "./push";
 import { STATUS_DIR, STATUS_URL_PATH } from "./status";
 
 /** The flags the mirror guides require (Fedora, Parabola, openSUSE). */
@@ -74,6 +74,8 @@ export interface SyncModel {
   statusDir: string;
   /** Downstream nodes to push after a successful run. */
   pushTargets: { host: string; port: number; user: string }[];
+  /** The push trigger this node's upstream rewrites ("" when nothing may push it). */
+  pushTriggerFile: string;
 }
 
 export function syncModel(node: NodeConfig, job: SyncModuleConfig): SyncModel {
@@ -95,6 +97,7 @@ export function syncModel(node: NodeConfig, job: SyncModuleConfig): SyncModel {
     schedule: job.schedule ?? DEFAULT_SCHEDULE[node.tier],
     statusDir: STATUS_DIR,
     pushTargets: node.push.downstreams,
+    pushTriggerFile: pushModel(node)?.triggerFile ?? "",
   };
 }
 
@@ -136,6 +139,8 @@ export function renderSyncScript(m: SyncModel): string {
     statusUrlPath: STATUS_URL_PATH,
     pushTargets: m.pushTargets.map((t) => sq(`${t.user}@${t.host}:${t.port}`)).join(" "),
     pushKeyQ: sq(PUSH_KEY_PATH),
+    pushTriggerFile: m.pushTriggerFile,
+    pushTriggerFileQ: sq(m.pushTriggerFile),
     metricsFileQ: sq(m.metricsFile),
     mountPoint: m.mountPoint,
     mountPointQ: sq(m.mountPoint),

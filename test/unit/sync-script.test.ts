@@ -26,12 +26,20 @@ describe("sync script, run locally", () => {
     await upstream?.stop();
   });
 
+  interface JobOptions {
+    checkFile?: string;
+    postHook?: string;
+    /** Pushes that arrive during the run: the first N transfers each rewrite the push mark. */
+    pushesDuringRun?: number;
+  }
+
   /** Renders a job's script into the scratch dir, with a logging `rsync` first on PATH. */
-  function runJob(stages: "single" | "rpm", checkFile?: string, postHook?: string): { code: number; out: string; calls: string[]; m: SyncModel } {
-    const root = path.join(dir, `${stages}-${checkFile ?? "nocheck"}-${postHook ? "hook" : "nohook"}`);
+  function runJob(stages: "single" | "rpm", o: JobOptions = {}): { code: number; out: string; calls: string[]; m: SyncModel } {
+    const pushes = o.pushesDuringRun;
+    const root = path.join(dir, `${stages}-${o.checkFile ?? "nocheck"}-${o.postHook ? "hook" : "nohook"}-${pushes ?? "nopush"}`);
     const node = nodeConfig({
       mirrorRoot: root,
-      sync: [{ name: "fedora", upstream: `rsync://127.0.0.1:${upstream.port}/fedora/`, path: "fedora", stages, schedule: "*:0/20", trace: false, ...(checkFile ? { checkFile } : {}), ...(postHook ? { postHook } : {}) }],
+      sync: [{ name: "fedora", upstream: `rsync://127.0.0.1:${upstream.port}/fedora/`, path: "fedora", stages, schedule: "*:0/20", trace: false, ...(o.checkFile ? { checkFile: o.checkFile } : {}), ...(o.postHook ? { postHook: o.postHook } : {}) }],
     });
     const base = syncModel(node, node.sync[0]);
     const m: SyncModel = {
@@ -40,17 +48,26 @@ describe("sync script, run locally", () => {
       metricsFile: path.join(root, "metrics.prom"),
       statusDir: path.join(root, "status"),
       excludePath: path.join(root, "excludes"),
+      pushTriggerFile: pushes === undefined ? "" : path.join(root, "push-trigger"),
     };
     for (const d of [m.stateDir, m.statusDir, m.dest]) fs.mkdirSync(d, { recursive: true });
     fs.writeFileSync(m.excludePath, renderSyncExcludes(m));
     const script = path.join(root, "sync.sh");
     fs.writeFileSync(script, renderSyncScript(m), { mode: 0o755 });
-    // Records each rsync call's arguments, then runs the real one.
+    // Records each rsync call's arguments, then runs the real one; a transfer
+    // (a call naming the destination) may first play a push arriving.
     const bin = path.join(root, "bin");
     const log = path.join(root, "rsync-calls");
+    const pushed = path.join(root, "pushes-played");
     fs.mkdirSync(bin, { recursive: true });
     fs.rmSync(log, { force: true });
-    fs.writeFileSync(path.join(bin, "rsync"), `#!/bin/sh\necho "$*" >> ${log}\nexec /usr/bin/rsync "$@"\n`, { mode: 0o755 });
+    fs.writeFileSync(pushed, "");
+    const playPush = pushes === undefined ? "" : [
+      `case "$*" in *${m.dest}*)`,
+      `  if [ "$(wc -l < ${pushed})" -lt ${pushes} ]; then echo push >> ${pushed}; date -u +%s.%N > ${m.pushTriggerFile}; fi ;;`,
+      "esac",
+    ].join("\n");
+    fs.writeFileSync(path.join(bin, "rsync"), `#!/bin/sh\necho "$*" >> ${log}\n${playPush}\nexec /usr/bin/rsync "$@"\n`, { mode: 0o755 });
     const r = sh("env", [`PATH=${bin}:/usr/sbin:/usr/bin:/sbin:/bin`, script]);
     const calls = fs.readFileSync(log, "utf8").trim().split("\n").filter((c) => c.includes(m.dest));
     return { ...r, calls, m };
@@ -89,12 +106,12 @@ describe("sync script, run locally", () => {
 
   it("freshness stamps: upstream's and ours are the check file's mtime, equal after a sync", () => {
     const stamp = Math.floor(fs.statSync(path.join(upstream.root, "lastupdate")).mtimeMs / 1000);
-    const { code, out, m } = runJob("single", "lastupdate");
+    const { code, out, m } = runJob("single", { checkFile: "lastupdate" });
     assert.equal(code, 0, out);
     const first = JSON.parse(fs.readFileSync(path.join(m.stateDir, "status.json"), "utf8")) as Record<string, number>;
     assert.equal(first.localStamp, stamp);
     // The next run checks upstream first: unchanged, and the upstream stamp is upstream's, not the fetch time.
-    const again = runJob("single", "lastupdate");
+    const again = runJob("single", { checkFile: "lastupdate" });
     assert.match(again.out, /unchanged; no sync needed/);
     const s = JSON.parse(fs.readFileSync(path.join(m.stateDir, "status.json"), "utf8")) as Record<string, number | string>;
     assert.equal(s.result, "unchanged");
@@ -105,12 +122,30 @@ describe("sync script, run locally", () => {
   it("the post-sync hook runs after a successful transfer, not when upstream is unchanged", () => {
     const marker = path.join(dir, "hook-runs");
     const hook = `echo ran >> ${marker}`;
-    const first = runJob("single", "lastupdate", hook);
+    const first = runJob("single", { checkFile: "lastupdate", postHook: hook });
     assert.equal(first.code, 0, first.out);
     assert.match(first.out, /running post-sync hook/);
     assert.equal(fs.readFileSync(marker, "utf8"), "ran\n");
-    const unchanged = runJob("single", "lastupdate", hook);
+    const unchanged = runJob("single", { checkFile: "lastupdate", postHook: hook });
     assert.match(unchanged.out, /no sync needed/);
     assert.equal(fs.readFileSync(marker, "utf8"), "ran\n", "not run again");
+  });
+
+  it("a push that arrives during a run starts another run at its end, at most three in a row", () => {
+    const once = runJob("single", { pushesDuringRun: 1 });
+    assert.equal(once.code, 0, once.out);
+    assert.equal(once.out.match(/a push arrived during this run; running again/g)?.length, 1, once.out);
+    assert.equal(once.calls.length, 2, "the run's transfer, then the second run's");
+    assert.equal(once.out.match(/sync complete/g)?.length, 2);
+    // No push during the run: one run only.
+    const quiet = runJob("single", { pushesDuringRun: 0 });
+    assert.equal(quiet.code, 0, quiet.out);
+    assert.doesNotMatch(quiet.out, /running again/);
+    assert.equal(quiet.calls.length, 1);
+    // Pushes that never stop: bounded.
+    const storm = runJob("single", { pushesDuringRun: 100 });
+    assert.equal(storm.code, 0, storm.out);
+    assert.equal(storm.out.match(/running again/g)?.length, 3, storm.out);
+    assert.equal(storm.calls.length, 4);
   });
 });
