@@ -1,5 +1,6 @@
 // The stack config schema: the one place input is validated and the one
 // place defaults live. Components take the parsed, fully-defaulted types.
+import { isIP } from "node:net";
 import { z } from "zod";
 import { PRESETS, PRESET_NAMES } from "./presets";
 
@@ -105,6 +106,11 @@ export const WebSchema = z
   .object({
     server: z.enum(["nginx", "apache"]).default("nginx"),
     httpPort: port.default(80),
+    /** Addresses to listen on (HTTP and HTTPS); empty: every IPv4 and IPv6 address. */
+    listenAddresses: z
+      .array(z.string().refine((a) => isIP(a) !== 0, "an IPv4 or IPv6 address, without brackets"))
+      .refine((a) => new Set(a).size === a.length, "each address once")
+      .default([]),
     /** Keepalive per the Fedora mirror guide: on, ~2 s, ~100 requests. */
     keepaliveTimeoutSeconds: z.number().int().min(1).max(300).default(2),
     keepaliveRequests: z.number().int().min(1).max(100000).default(100),
@@ -324,6 +330,7 @@ const NodeBaseSchema = z
     web: WebSchema.default({
       server: "nginx",
       httpPort: 80,
+      listenAddresses: [],
       keepaliveTimeoutSeconds: 2,
       keepaliveRequests: 100,
       isoConnectionsPerIp: 6,

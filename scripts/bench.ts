@@ -198,7 +198,7 @@ function benchServing() {
   for (const server of ["nginx", "apache"] as const) {
     const kitPort = server === "nginx" ? 28080 : 28090;
     const stockPort = kitPort + 1;
-    const node = parseNodeConfig({ name: "bench", host: { address: "127.0.0.1", privateKey: "unused" }, mirrorRoot: root, web: { server, httpPort: kitPort } });
+    const node = parseNodeConfig({ name: "bench", host: { address: "127.0.0.1", privateKey: "unused" }, mirrorRoot: root, web: { server, httpPort: kitPort, listenAddresses: ["127.0.0.1"] } });
     const dir = tmp(`${server}-kit`);
     const m = {
       ...webModel(node),
@@ -208,9 +208,8 @@ function benchServing() {
     fs.mkdirSync("/run/mirrorkit-web", { recursive: true });
     fs.mkdirSync("/var/log/mirrorkit-web", { recursive: true });
     for (const f of webSupportFiles(m)) fs.writeFileSync(f.path, f.content);
-    // The kit's files as rendered, bound to loopback only (a node listens on all addresses).
-    const rendered = server === "nginx" ? renderNginxConf(m) : renderApacheConf(m, "127.0.0.1");
-    fs.writeFileSync(m.configPath, rendered.replace(/^(\s*)(listen|Listen) (\d+)/m, "$1$2 127.0.0.1:$3"));
+    // The kit's files as rendered, bound to loopback only.
+    fs.writeFileSync(m.configPath, server === "nginx" ? renderNginxConf(m) : renderApacheConf(m, "127.0.0.1"));
 
     // Debian's stock configuration, only its port and document root changed.
     const stock = tmp(`${server}-stock`);

@@ -1,6 +1,6 @@
 // Apache httpd configuration of a mirror node: the same behaviour as the
 // nginx one, with mod_qos (packaged by Debian) for the per-address limit.
-import { BINARY_EXTENSIONS, renderWebUnit, runtimeDirName, tlsFields, type WebModel } from "./nginx";
+import { BINARY_EXTENSIONS, renderWebUnit, listenAndTlsFields, runtimeDirName, type WebModel } from "./nginx";
 import { STATUS_URL_PATH } from "./status";
 import { HEADER } from "./systemd";
 import { renderTemplate } from "./templates";
@@ -41,12 +41,11 @@ export function renderApacheConf(m: WebModel, serverName = "localhost"): string 
     pcreLibrary: PCRE_LIBRARY,
     statusDir: m.statusDir,
     statusUrlPath: STATUS_URL_PATH,
-    httpPort: m.web.httpPort,
     keepaliveTimeoutSeconds: m.web.keepaliveTimeoutSeconds,
     keepaliveRequests: m.web.keepaliveRequests,
     isoConnectionsPerIp: m.web.isoConnectionsPerIp,
     binaryExtensions: BINARY_EXTENSIONS.map((e) => `.${e}`).join(" "),
-    ...tlsFields(m.web),
+    ...listenAndTlsFields(m.web, "apache"),
   });
 }
 

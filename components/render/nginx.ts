@@ -1,4 +1,5 @@
 // nginx configuration of a mirror node.
+import { isIPv6 } from "node:net";
 import type { WebConfig } from "../config";
 import { HEADER, mountUnitName, renderServiceUnit } from "./systemd";
 import { STATUS_DIR, STATUS_URL_PATH } from "./status";
@@ -51,11 +52,22 @@ export interface WebModel {
   statusDir: string;
 }
 
-/** TLS fields of a web template: `tls` false, or the certificate paths. */
-export function tlsFields(web: WebConfig) {
+/**
+ * The sockets a web server listens on for `port`: each configured address, or
+ * every address. nginx's bare port is IPv4 only, so it also gets [::]; Apache's
+ * bare `Listen` already takes both families.
+ */
+export function listenSockets(web: WebConfig, port: number, server: WebConfig["server"]): string[] {
+  if (web.listenAddresses.length === 0) return server === "nginx" ? [`${port}`, `[::]:${port}`] : [`${port}`];
+  return web.listenAddresses.map((a) => (isIPv6(a) ? `[${a}]:${port}` : `${a}:${port}`));
+}
+
+/** Listen and TLS fields of a web template: `tls` false, or the certificate paths. */
+export function listenAndTlsFields(web: WebConfig, server: WebConfig["server"]) {
+  const httpListen = listenSockets(web, web.httpPort, server);
   return web.tls
-    ? { tls: true, httpsPort: web.tls.httpsPort, tlsCertificate: web.tls.certificatePath, tlsKey: web.tls.keyPath }
-    : { tls: false, httpsPort: 0, tlsCertificate: "", tlsKey: "" };
+    ? { httpListen, httpsListen: listenSockets(web, web.tls.httpsPort, server), tls: true, httpsPort: web.tls.httpsPort, tlsCertificate: web.tls.certificatePath, tlsKey: web.tls.keyPath }
+    : { httpListen, httpsListen: [], tls: false, httpsPort: 0, tlsCertificate: "", tlsKey: "" };
 }
 
 export function runtimeDirName(unitName: string): string {
@@ -75,12 +87,11 @@ export function renderNginxConf(m: WebModel): string {
     statusUrlPath: STATUS_URL_PATH,
     runtimeDir: `/run/${dir}`,
     logDir: `/var/log/${dir}`,
-    httpPort: m.web.httpPort,
     keepaliveTimeoutSeconds: m.web.keepaliveTimeoutSeconds,
     keepaliveRequests: m.web.keepaliveRequests,
     isoConnectionsPerIp: m.web.isoConnectionsPerIp,
     binaryExtensions: BINARY_EXTENSIONS.join("|"),
-    ...tlsFields(m.web),
+    ...listenAndTlsFields(m.web, "nginx"),
   });
 }
 

@@ -16,6 +16,7 @@ describe("stack config", () => {
     assert.equal(node.web.keepaliveTimeoutSeconds, 2);
     assert.equal(node.web.keepaliveRequests, 100);
     assert.equal(node.web.isoConnectionsPerIp, 6);
+    assert.deepEqual(node.web.listenAddresses, [], "every address");
   });
 
   // Each case: a change to the minimal config, and the field path the error must name.
@@ -36,6 +37,9 @@ describe("stack config", () => {
     ["unknown top-level field", (r) => (r.mirorRoot = "/srv"), "mirrorkit:node", /unrecognized key/i],
     ["web server unknown", (r) => (r.web = { server: "lighttpd" }), "mirrorkit:node.web.server", /nginx|apache/],
     ["keepalive 0", (r) => (r.web = { keepaliveTimeoutSeconds: 0 }), "mirrorkit:node.web.keepaliveTimeoutSeconds", /./],
+    ["listen address a host name", (r) => (r.web = { listenAddresses: ["mirror.example.org"] }), "mirrorkit:node.web.listenAddresses[0]", /IPv4 or IPv6/],
+    ["listen address bracketed", (r) => (r.web = { listenAddresses: ["192.0.2.1", "[2001:db8::1]"] }), "mirrorkit:node.web.listenAddresses[1]", /without brackets/],
+    ["listen address twice", (r) => (r.web = { listenAddresses: ["192.0.2.1", "192.0.2.1"] }), "mirrorkit:node.web.listenAddresses", /each address once/],
     ["iso limit negative", (r) => (r.web = { isoConnectionsPerIp: -1 }), "mirrorkit:node.web.isoConnectionsPerIp", /./],
     [
       "http user same as mirror user",

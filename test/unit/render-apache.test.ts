@@ -12,6 +12,7 @@ const matrix: [string, Record<string, unknown>, string?][] = [
   ["defaults", {}],
   ["port 8080, long keepalive, ISO limit 2", { httpPort: 8080, keepaliveTimeoutSeconds: 30, keepaliveRequests: 500, isoConnectionsPerIp: 2 }, "/data/mirror"],
   ["HTTPS", { tls: { certificatePath: "CERT", keyPath: "KEY", httpsPort: 8443 } }],
+  ["HTTPS on one IPv4 and one IPv6 address", { listenAddresses: ["127.0.0.1", "::1"], tls: { certificatePath: "CERT", keyPath: "KEY", httpsPort: 8443 } }],
 ];
 
 /** A throwaway self-signed certificate for the HTTPS case. */
@@ -68,5 +69,8 @@ describe("Apache rendering", () => {
     assert.match(text, /IndexIgnore \.\?\?\* \.~tmp~/);
     assert.doesNotMatch(text, /^\s*IndexOptions.*ShowForbidden/m, "forbidden (staged) entries stay out of listings");
     assert.match(text, /Options Indexes SymLinksIfOwnerMatch/);
+    assert.deepEqual(text.match(/^Listen .*$/gm), ["Listen 80"], "a bare Listen takes IPv4 and IPv6");
+    const bound = renderApacheConf(webModel(nodeConfig({ web: { server: "apache", listenAddresses: ["192.0.2.1", "2001:db8::1"] } })));
+    assert.deepEqual(bound.match(/^Listen .*$/gm), ["Listen 192.0.2.1:80", "Listen [2001:db8::1]:80"]);
   });
 });

@@ -18,6 +18,7 @@ const matrix: [string, Record<string, unknown>, string?][] = [
   ["defaults", {}],
   ["port 8080, long keepalive", { httpPort: 8080, keepaliveTimeoutSeconds: 65, keepaliveRequests: 1000 }],
   ["strict ISO limit", { isoConnectionsPerIp: 1 }, "/data/mirror"],
+  ["one IPv4 and one IPv6 address", { listenAddresses: ["127.0.0.1", "::1"] }],
 ];
 
 describe("nginx rendering", () => {
@@ -58,6 +59,14 @@ describe("nginx rendering", () => {
     assert.match(text, /location ~\* \\\.iso\$ \{[^}]*if \(\$http_range\) \{\s*return 403;/s);
     assert.match(text, /\(rpm\|drpm\|deb\|udeb\|img\|qcow2/);
     assert.match(text, /root \/srv\/mirror;/);
+    assert.deepEqual(text.match(/^\s*listen .*$/gm)?.map((l) => l.trim()), ["listen 80 default_server;", "listen [::]:80 default_server;"], "IPv4 and IPv6 by default");
+    const bound = renderNginxConf(model({ listenAddresses: ["192.0.2.1", "2001:db8::1"], tls: { certificatePath: "/c", keyPath: "/k", httpsPort: 443 } }));
+    assert.deepEqual(bound.match(/^\s*listen .*$/gm)?.map((l) => l.trim()), [
+      "listen 192.0.2.1:80 default_server;",
+      "listen [2001:db8::1]:80 default_server;",
+      "listen 192.0.2.1:443 ssl default_server;",
+      "listen [2001:db8::1]:443 ssl default_server;",
+    ]);
     assert.doesNotMatch(text, /\buser\s+\S+;/, "no `user` directive: the unit sets the identity, never root");
   });
 
@@ -81,11 +90,11 @@ describe("nginx rendering", () => {
     fs.chmodSync(path.join(root, "releases", "42"), 0o750);
     fs.chmodSync(dir, 0o755);
     const port = await freePort("127.0.0.1");
-    const m = { ...model({ httpPort: port }, root), listingFilterPath: path.join(dir, "listing-filter.js") };
+    const m = { ...model({ httpPort: port, listenAddresses: ["127.0.0.1", "::1"] }, root), listingFilterPath: path.join(dir, "listing-filter.js") };
     for (const f of webSupportFiles(m)) fs.writeFileSync(f.path, f.content);
     const conf = path.join(dir, "nginx.conf");
-    // As rendered, bound to loopback; run as root, nginx's workers take the unprivileged "nobody".
-    fs.writeFileSync(conf, renderNginxConf(m).replace(/^(\s*)listen (\d+)/m, "$1listen 127.0.0.1:$2"));
+    // Run as root, nginx's workers take the unprivileged "nobody".
+    fs.writeFileSync(conf, renderNginxConf(m));
     fs.mkdirSync(`/run/${runtimeDirName(m.unitName)}`, { recursive: true });
     fs.mkdirSync(`/var/log/${runtimeDirName(m.unitName)}`, { recursive: true });
     const nginx = spawn("nginx", ["-c", conf, "-e", "stderr", "-g", "daemon off;"], { stdio: "ignore" });
@@ -101,6 +110,7 @@ describe("nginx rendering", () => {
       assert.doesNotMatch(listing, /private\.txt/, "an unreadable file's name is gone");
       assert.equal((await fetch(`http://127.0.0.1:${port}/releases/42/`)).status, 403);
       assert.equal(await (await fetch(`http://127.0.0.1:${port}/releases/41/README`)).text(), "released\n");
+      assert.equal(await (await fetch(`http://[::1]:${port}/releases/41/README`)).text(), "released\n", "the IPv6 address is served too");
     } finally {
       nginx.kill();
     }
