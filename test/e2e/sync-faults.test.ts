@@ -7,7 +7,9 @@ import { after, before, describe, it } from "node:test";
 import assert from "node:assert/strict";
 import * as fs from "node:fs";
 import * as path from "node:path";
+import { spawnSync } from "node:child_process";
 import { bootNode, vmHost, waitFor, type E2eNode } from "../lib/e2e";
+import { PROJECT_DIR } from "../../scripts/lib/pulumi";
 import { startUpstream, type Upstream } from "../lib/upstream";
 
 const MINUTES = 60_000;
@@ -235,5 +237,30 @@ describe("sync faults on a VM (real pulumi up)", { timeout: 55 * MINUTES }, () =
     const units = await node.vm.ssh("systemctl is-active srv-mirror.mount mirrorkit-web.service mirrorkit-sync-fedora.timer");
     assert.deepEqual(units.stdout.trim().split("\n"), ["active", "active", "active"]);
     assert.equal(await (await fetch(node.url(80, "/fedora/releases/41/README"))).text(), "Fedora 41 is released\n", "the kept data is served again");
+  });
+
+  it("a pulumi up killed outright: npm run recover clears the lock and pending steps, then pulumi up converges", async () => {
+    const destroy = await node.destroy();
+    assert.equal(destroy.code, 0, destroy.stdout + destroy.stderr);
+    const cut = await node.upInterrupted(8, "SIGKILL");
+    assert.ok(cut.createdBeforeInterrupt >= 8, cut.stdout);
+    const locked = await node.up();
+    assert.notEqual(locked.code, 0, "the dead run's lock refuses the next up");
+    assert.match(locked.stderr, /currently locked/);
+    const recover = (...extra: string[]) =>
+      spawnSync("npm", ["run", "-s", "recover", "--", "--stack", node.stack, ...extra], { cwd: PROJECT_DIR, encoding: "utf8", timeout: 10 * MINUTES });
+    const r = recover();
+    assert.equal(r.status, 0, r.stdout + r.stderr);
+    assert.match(r.stdout, /lock of a run that is gone: .*\(pid \d+/);
+    const up = await node.up();
+    assert.equal(up.code, 0, up.stdout + up.stderr);
+    const again = await node.up(["--expect-no-changes"]);
+    assert.equal(again.code, 0, again.stdout + again.stderr);
+    const units = await node.vm.ssh("systemctl is-active srv-mirror.mount mirrorkit-web.service mirrorkit-sync-fedora.timer");
+    assert.deepEqual(units.stdout.trim().split("\n"), ["active", "active", "active"]);
+    assert.equal(await (await fetch(node.url(80, "/fedora/releases/41/README"))).text(), "Fedora 41 is released\n");
+    const clean = recover();
+    assert.equal(clean.status, 0, clean.stdout + clean.stderr);
+    assert.match(clean.stdout, /the stack is not locked[\s\S]*no pending operations/, "nothing to do on a healthy stack");
   });
 });

@@ -10,7 +10,12 @@ export interface E2eNode {
   stack: string;
   up(extra?: string[]): Promise<PulumiResult>;
   /** `pulumi up`, interrupted (SIGINT, an operator's Ctrl-C) once `after` resources are created. */
-  upInterrupted(after: number): Promise<PulumiResult & { createdBeforeInterrupt: number }>;
+  /**
+   * A `pulumi up` stopped once `after` resources are created: SIGINT is an
+   * operator's Ctrl-C; SIGKILL to its whole process group is the operator's
+   * machine going down (nothing of pulumi gets to clean up).
+   */
+  upInterrupted(after: number, signal?: "SIGINT" | "SIGKILL"): Promise<PulumiResult & { createdBeforeInterrupt: number }>;
   preview(extra?: string[]): Promise<PulumiResult>;
   destroy(): Promise<PulumiResult>;
   /** Removes the stack and its config file, stops the VM. */
@@ -47,11 +52,13 @@ export async function bootNode(
     stack,
     up: (extra = []) => pulumi(["up", "--stack", stack, "--yes", "--skip-preview", ...extra], { check: false }),
     preview: (extra = []) => pulumi(["preview", "--stack", stack, ...extra], { check: false }),
-    upInterrupted: (afterCount) =>
+    upInterrupted: (afterCount, signal = "SIGINT") =>
       new Promise((resolve, reject) => {
         const child = spawn("pulumi", ["up", "--stack", stack, "--yes", "--skip-preview", "--non-interactive", "--color", "never"], {
           cwd: PROJECT_DIR,
           stdio: ["ignore", "pipe", "pipe"],
+          // Its own process group, so SIGKILL reaches the plugins too.
+          detached: signal === "SIGKILL",
         });
         let stdout = "";
         let stderr = "";
@@ -62,7 +69,8 @@ export async function bootNode(
           created = (stdout.match(/^\s*\+ .* created\b/gm) ?? []).length;
           if (!interrupted && created >= afterCount) {
             interrupted = true;
-            child.kill("SIGINT");
+            if (signal === "SIGKILL") process.kill(-child.pid!, "SIGKILL");
+            else child.kill("SIGINT");
           }
         });
         child.stderr.on("data", (d: Buffer) => (stderr += d.toString()));
