@@ -111,6 +111,23 @@ describe("nginx rendering", () => {
       assert.equal((await fetch(`http://127.0.0.1:${port}/releases/42/`)).status, 403);
       assert.equal(await (await fetch(`http://127.0.0.1:${port}/releases/41/README`)).text(), "released\n");
       assert.equal(await (await fetch(`http://[::1]:${port}/releases/41/README`)).text(), "released\n", "the IPv6 address is served too");
+      // The open-file cache: a refusal is not cached, so a bitflip shows at once ...
+      const staged = `http://127.0.0.1:${port}/releases/42/os/STAGED`;
+      assert.equal((await fetch(staged)).status, 403);
+      assert.equal((await fetch(staged)).status, 403);
+      fs.chmodSync(path.join(root, "releases", "42"), 0o755);
+      assert.equal(await (await fetch(staged)).text(), "staged\n", "public on the first request after the flip");
+      // Served a few times, so the cache holds it open (seen: refused again after 9.3 s).
+      for (let i = 0; i < 5; i++) assert.equal((await fetch(staged)).status, 200);
+      // ... and a tree made unreadable again is refused once the cached entry is revalidated (10 s).
+      fs.chmodSync(path.join(root, "releases", "42"), 0o750);
+      const revoked = Date.now();
+      let status = 200;
+      while (status === 200 && Date.now() - revoked < 20_000) {
+        status = (await fetch(staged)).status;
+        if (status === 200) await new Promise((r) => setTimeout(r, 250));
+      }
+      assert.equal(status, 403, "refused again within 20 s");
     } finally {
       nginx.kill();
     }
