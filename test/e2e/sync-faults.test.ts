@@ -239,7 +239,7 @@ describe("sync faults on a VM (real pulumi up)", { timeout: 55 * MINUTES }, () =
     assert.equal(await (await fetch(node.url(80, "/fedora/releases/41/README"))).text(), "Fedora 41 is released\n", "the kept data is served again");
   });
 
-  it("a pulumi up killed outright: npm run recover clears the lock and pending steps, then pulumi up converges", async () => {
+  it("a pulumi up killed outright: npm run recover clears the lock and pending steps, then pulumi up converges", async (t) => {
     const destroy = await node.destroy();
     assert.equal(destroy.code, 0, destroy.stdout + destroy.stderr);
     const cut = await node.upInterrupted(8, "SIGKILL");
@@ -252,6 +252,7 @@ describe("sync faults on a VM (real pulumi up)", { timeout: 55 * MINUTES }, () =
     const r = recover();
     assert.equal(r.status, 0, r.stdout + r.stderr);
     assert.match(r.stdout, /lock of a run that is gone: .*\(pid \d+/);
+    for (const line of r.stdout.split("\n").filter((l) => l.startsWith("[recover]"))) t.diagnostic(line);
     const up = await node.up();
     assert.equal(up.code, 0, up.stdout + up.stderr);
     const again = await node.up(["--expect-no-changes"]);
