@@ -13,12 +13,9 @@ import { parseArgs } from "node:util";
 import * as fs from "node:fs";
 import * as os from "node:os";
 import * as path from "node:path";
-import { pulumi, stackNames } from "./lib/pulumi";
-
-const PROJECT = "mirrorkit";
+import { pulumi, stackLockDir, stackNames } from "./lib/pulumi";
 
 interface LockOwner {
-  file: string;
   pid: number;
   username: string;
   hostname: string;
@@ -36,14 +33,14 @@ function fail(message: string): never {
 }
 
 /** The lock files of a stack on a file backend; undefined for any other backend. */
-function stackLocks(backendUrl: string, stack: string): LockOwner[] | undefined {
-  if (!backendUrl.startsWith("file://")) return undefined;
-  const dir = path.join(backendUrl.replace(/^file:\/\//, ""), ".pulumi", "locks", "organization", PROJECT, stack);
+function stackLocks(stack: string): LockOwner[] | undefined {
+  const dir = stackLockDir(stack);
+  if (dir === undefined) return undefined;
   if (!fs.existsSync(dir)) return [];
   return fs
     .readdirSync(dir)
     .filter((f) => f.endsWith(".json"))
-    .map((f) => ({ file: path.join(dir, f), ...(JSON.parse(fs.readFileSync(path.join(dir, f), "utf8")) as Omit<LockOwner, "file">) }));
+    .map((f) => JSON.parse(fs.readFileSync(path.join(dir, f), "utf8")) as LockOwner);
 }
 
 /** Whether `pid` is a live pulumi process on this machine. */
@@ -62,7 +59,7 @@ async function main() {
   const stack = values.stack ?? fail("give the stack: npm run recover -- --stack NAME");
   if (!(await stackNames()).includes(stack)) fail(`no stack "${stack}" in this backend`);
 
-  const locks = stackLocks(process.env.PULUMI_BACKEND_URL ?? "", stack);
+  const locks = stackLocks(stack);
   if (locks === undefined) {
     console.log("[recover] not a file backend: the lock is the service's; run `pulumi cancel` if an update is stuck");
   } else if (locks.length === 0) {

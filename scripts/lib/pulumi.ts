@@ -50,6 +50,15 @@ export function pulumi(args: string[], opts: PulumiOptions = {}): Promise<Pulumi
   });
 }
 
+/**
+ * Where a file backend keeps a stack's update locks; undefined for any other
+ * backend (`backendUrl` defaults to the one toolchain/env.sh sets).
+ */
+export function stackLockDir(stack: string, backendUrl = process.env.PULUMI_BACKEND_URL ?? ""): string | undefined {
+  if (!backendUrl.startsWith("file://")) return undefined;
+  return path.join(backendUrl.replace(/^file:\/\//, ""), ".pulumi", "locks", "organization", "mirrorkit", stack);
+}
+
 /** Lists the stacks the backend holds. */
 export async function stackNames(): Promise<string[]> {
   const { stdout } = await pulumi(["stack", "ls", "--json"]);

@@ -3,7 +3,7 @@ import { spawn } from "node:child_process";
 import * as fs from "node:fs";
 import * as path from "node:path";
 import { bootVm, type Vm, type VmOptions } from "../../vm/vm";
-import { PROJECT_DIR, pulumi, stackNames, type PulumiResult } from "../../scripts/lib/pulumi";
+import { PROJECT_DIR, pulumi, stackLockDir, stackNames, type PulumiResult } from "../../scripts/lib/pulumi";
 
 export interface E2eNode {
   vm: Vm;
@@ -41,8 +41,8 @@ export async function bootNode(
   const stack = `e2e-${name}`;
   const stackFile = writeStackFile(stack, node(vm));
   // A killed earlier run may have left the file backend's lock on this throwaway stack.
-  const backend = (process.env.PULUMI_BACKEND_URL ?? "").replace(/^file:\/\//, "");
-  if (backend) fs.rmSync(path.join(backend, ".pulumi", "locks", "organization", "mirrorkit", stack), { recursive: true, force: true });
+  const locks = stackLockDir(stack);
+  if (locks) fs.rmSync(locks, { recursive: true, force: true });
   if ((await stackNames()).includes(stack)) {
     await pulumi(["stack", "rm", stack, "--yes", "--force", "--preserve-config"]);
   }

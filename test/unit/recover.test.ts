@@ -7,7 +7,7 @@ import { spawn, spawnSync, type ChildProcess } from "node:child_process";
 import * as fs from "node:fs";
 import * as os from "node:os";
 import * as path from "node:path";
-import { PROJECT_DIR } from "../../scripts/lib/pulumi";
+import { PROJECT_DIR, stackLockDir } from "../../scripts/lib/pulumi";
 import { tmpDir } from "../lib/tools";
 
 const STACK = "recover-test";
@@ -15,7 +15,7 @@ const STACK = "recover-test";
 describe("npm run recover", () => {
   const backend = tmpDir("recover-backend");
   const env = { ...process.env, PULUMI_BACKEND_URL: `file://${backend}` };
-  const lockDir = path.join(backend, ".pulumi", "locks", "organization", "mirrorkit", STACK);
+  const lockDir = stackLockDir(STACK, env.PULUMI_BACKEND_URL)!;
   let owner: ChildProcess;
 
   const run = (...args: string[]) => {
