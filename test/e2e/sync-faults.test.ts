@@ -223,13 +223,8 @@ describe("sync faults on a VM (real pulumi up)", { timeout: 55 * MINUTES }, () =
     assert.equal((await fetch(node.url(80, "/fedora/releases/41/README"))).status, 200);
   });
 
-  it("a pulumi up interrupted half-way: the next pulumi up converges to the full node", async () => {
-    const destroy = await node.destroy();
-    assert.equal(destroy.code, 0, destroy.stdout + destroy.stderr);
-    const cut = await node.upInterrupted(12);
-    assert.notEqual(cut.code, 0, "the interrupted up reports failure");
-    assert.ok(cut.createdBeforeInterrupt >= 12, cut.stdout);
-    assert.notEqual((await node.vm.ssh("systemctl is-active mirrorkit-web.service", { allowFailure: true })).stdout.trim(), "active", "interrupted before the web server");
+  /** The next `pulumi up` builds the full node, a second changes nothing, and the kept data is served. */
+  const upConverges = async () => {
     const up = await node.up();
     assert.equal(up.code, 0, up.stdout + up.stderr);
     const again = await node.up(["--expect-no-changes"]);
@@ -237,6 +232,16 @@ describe("sync faults on a VM (real pulumi up)", { timeout: 55 * MINUTES }, () =
     const units = await node.vm.ssh("systemctl is-active srv-mirror.mount mirrorkit-web.service mirrorkit-sync-fedora.timer");
     assert.deepEqual(units.stdout.trim().split("\n"), ["active", "active", "active"]);
     assert.equal(await (await fetch(node.url(80, "/fedora/releases/41/README"))).text(), "Fedora 41 is released\n", "the kept data is served again");
+  };
+
+  it("a pulumi up interrupted half-way: the next pulumi up converges to the full node", async () => {
+    const destroy = await node.destroy();
+    assert.equal(destroy.code, 0, destroy.stdout + destroy.stderr);
+    const cut = await node.upInterrupted(12);
+    assert.notEqual(cut.code, 0, "the interrupted up reports failure");
+    assert.ok(cut.createdBeforeInterrupt >= 12, cut.stdout);
+    assert.notEqual((await node.vm.ssh("systemctl is-active mirrorkit-web.service", { allowFailure: true })).stdout.trim(), "active", "interrupted before the web server");
+    await upConverges();
   });
 
   it("a pulumi up killed outright: npm run recover clears the lock and pending steps, then pulumi up converges", async (t) => {
@@ -247,19 +252,12 @@ describe("sync faults on a VM (real pulumi up)", { timeout: 55 * MINUTES }, () =
     const locked = await node.up();
     assert.notEqual(locked.code, 0, "the dead run's lock refuses the next up");
     assert.match(locked.stderr, /currently locked/);
-    const recover = (...extra: string[]) =>
-      spawnSync("npm", ["run", "-s", "recover", "--", "--stack", node.stack, ...extra], { cwd: PROJECT_DIR, encoding: "utf8", timeout: 10 * MINUTES });
+    const recover = () => spawnSync("npm", ["run", "-s", "recover", "--", "--stack", node.stack], { cwd: PROJECT_DIR, encoding: "utf8", timeout: 10 * MINUTES });
     const r = recover();
     assert.equal(r.status, 0, r.stdout + r.stderr);
     assert.match(r.stdout, /lock of a run that is gone: .*\(pid \d+/);
     for (const line of r.stdout.split("\n").filter((l) => l.startsWith("[recover]"))) t.diagnostic(line);
-    const up = await node.up();
-    assert.equal(up.code, 0, up.stdout + up.stderr);
-    const again = await node.up(["--expect-no-changes"]);
-    assert.equal(again.code, 0, again.stdout + again.stderr);
-    const units = await node.vm.ssh("systemctl is-active srv-mirror.mount mirrorkit-web.service mirrorkit-sync-fedora.timer");
-    assert.deepEqual(units.stdout.trim().split("\n"), ["active", "active", "active"]);
-    assert.equal(await (await fetch(node.url(80, "/fedora/releases/41/README"))).text(), "Fedora 41 is released\n");
+    await upConverges();
     const clean = recover();
     assert.equal(clean.status, 0, clean.stdout + clean.stderr);
     assert.match(clean.stdout, /the stack is not locked[\s\S]*no pending operations/, "nothing to do on a healthy stack");
