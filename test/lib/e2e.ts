@@ -9,7 +9,6 @@ export interface E2eNode {
   vm: Vm;
   stack: string;
   up(extra?: string[]): Promise<PulumiResult>;
-  /** `pulumi up`, interrupted (SIGINT, an operator's Ctrl-C) once `after` resources are created. */
   /**
    * A `pulumi up` stopped once `after` resources are created: SIGINT is an
    * operator's Ctrl-C; SIGKILL to its whole process group is the operator's
