@@ -3,10 +3,13 @@
 // trigger directory the sync jobs' path units watch.
 import * as pulumi from "@pulumi/pulumi";
 import * as command from "@pulumi/command";
-import type { Connection } from "./connection";
+import { KIT_STATE_DIR, type Connection } from "./connection";
 import { RemoteFile } from "./remote-file";
 import { renderPushAuthorizedKeys, renderPushTrigger, renderSshdPushDropIn, sshdDropInCheck, type PushModel } from "./render/push";
 import { script, sq } from "./shell";
+
+/** The drop-in hash sshd last reloaded with. */
+const RELOADED = `${KIT_STATE_DIR}/units/ssh-push-drop-in.hash`;
 
 export interface PushTriggerArgs {
   connection: pulumi.Input<Connection>;
@@ -60,9 +63,15 @@ export class PushTrigger extends pulumi.ComponentResource {
       `${name}-sshd-reload`,
       {
         connection: args.connection,
-        create: pulumi.interpolate`# sshd drop-in ${dropIn.contentHash}
-${script("systemctl reload ssh.service")}`,
-        delete: script(`rm -f ${sq(m.sshdDropIn)}`, "systemctl reload ssh.service || true"),
+        // Reloaded when the drop-in changed, not on every run of this
+        // command (the provider re-runs it on a new connection too).
+        create: dropIn.contentHash.apply((hash) =>
+          script(
+            `install -d -m 0755 ${KIT_STATE_DIR}/units`,
+            `if [ "$(cat ${RELOADED} 2>/dev/null)" != ${sq(hash)} ]; then systemctl reload ssh.service; echo ${sq(hash)} > ${RELOADED}; fi`,
+          ),
+        ),
+        delete: script(`rm -f ${sq(m.sshdDropIn)} ${RELOADED}`, "systemctl reload ssh.service || true"),
       },
       { parent: this, dependsOn: [dir, dropIn.installed] },
     );

@@ -1,8 +1,9 @@
 // One rendered file delivered to a host: copied to a staging path, validated
 // there by its own tool, then moved into place. A file that fails validation
 // never replaces the working one. A change of content re-runs the install
-// (an update, not a replace, so the file is never deleted in between);
-// destroy removes the file.
+// (an update, not a replace, so the file is never deleted in between); a
+// re-run that finds the file already in place changes nothing; destroy
+// removes the file.
 import * as pulumi from "@pulumi/pulumi";
 import * as command from "@pulumi/command";
 import { KIT_INCOMING_DIR } from "./connection";
@@ -29,6 +30,8 @@ export interface RemoteFileArgs {
 export class RemoteFile extends pulumi.ComponentResource {
   /** The destination path. */
   readonly path: string;
+  /** The rendered file text (a secret stays one). */
+  readonly content: pulumi.Output<string>;
   /** Content hash; dependants put it in their scripts so they re-run on change. */
   readonly contentHash: pulumi.Output<string>;
   /** The command that installs the file; depend on it to order after the file. */
@@ -64,6 +67,8 @@ ${script(
           `STAGED=${sq(staged)}`,
           `chmod ${args.mode} "$STAGED"`,
           `chown ${sq(`${args.owner}:${args.group}`)} "$STAGED"`,
+          // Already in place (a re-run for a new connection, say): nothing to do.
+          `if cmp -s "$STAGED" ${sq(args.path)} && [ "$(stat -c '%a %U %G' "$STAGED")" = "$(stat -c '%a %U %G' ${sq(args.path)})" ]; then exit 0; fi`,
           ...(args.validate ? [`( ${args.validate} ) || { echo "validation failed for ${args.path}" >&2; exit 1; }`] : []),
           `install -d -m 0755 ${sq(dir)}`,
           // Copy then rename: the destination is replaced atomically.
@@ -75,6 +80,10 @@ ${script(
       { parent: this, dependsOn: [copy] },
     );
 
-    this.registerOutputs({ path: this.path, contentHash: this.contentHash });
+    this.content = content;
+    // Stack policies see a component only through its outputs, and the
+    // copy's asset is unknown in a preview: the rendered file itself is
+    // registered, so every mandatory rule reads it before anything runs.
+    this.registerOutputs({ path: this.path, content, mode: args.mode, owner: args.owner, group: args.group, contentHash: this.contentHash });
   }
 }

@@ -103,7 +103,7 @@ export function activationScript(a: Activation): string {
   const lines = [
     ...(a.masks ? [`systemctl disable --now ${a.masks} >/dev/null 2>&1 || true`, `systemctl mask ${a.masks} >/dev/null 2>&1 || true`] : []),
     `want=${sq(want)}`,
-    `have=$(cat ${a.hashFile} 2>/dev/null || true)`,
+    `have=$(cat ${sq(a.hashFile)} 2>/dev/null || true)`,
     `unit_changed=yes; [ "\${have%% *}" = ${sq(a.unitHash)} ] && unit_changed=no`,
     `[ "$unit_changed" = no ] || systemctl daemon-reload`,
   ];
@@ -118,6 +118,6 @@ export function activationScript(a: Activation): string {
       `systemctl is-active --quiet ${a.unit} || { journalctl -u ${a.unit} -n 30 --no-pager >&2; exit 1; }`,
     );
   }
-  lines.push(`install -d -m 0755 ${KIT_STATE_DIR}/units`, `[ "$have" = "$want" ] || echo "$want" > ${a.hashFile}`);
+  lines.push(`install -d -m 0755 ${sq(a.hashFile.replace(/\/[^/]+$/, ""))}`, `[ "$have" = "$want" ] || echo "$want" > ${sq(a.hashFile)}`);
   return `# unit ${a.unit} ${want}\n${script(...lines)}`;
 }

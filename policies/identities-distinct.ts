@@ -1,13 +1,13 @@
 // The sync, web and rsync identities are three distinct accounts.
 import type { StackValidationPolicy } from "@pulumi/policy";
-import { collectFacts } from "./lib/facts";
+import { mandatoryFacts } from "./lib/facts";
 
 export const identitiesDistinct: StackValidationPolicy = {
   name: "mirrorkit-identities-distinct",
   description: "The sync (mirror), web (http) and public rsync identities are distinct accounts.",
   enforcementLevel: "mandatory",
   validateStack: async (args, reportViolation) => {
-    const { nodes } = await collectFacts(args.resources);
+    const { nodes } = await mandatoryFacts(args.resources, reportViolation);
     for (const node of nodes) {
       const roles: [string, string][] = [
         ["mirror", node.accounts.mirror.user],

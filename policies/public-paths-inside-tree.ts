@@ -2,7 +2,7 @@
 // mirror tree.
 import type { StackValidationPolicy } from "@pulumi/policy";
 import { STATUS_DIR } from "../components/render/status";
-import { collectFacts, insideTree } from "./lib/facts";
+import { mandatoryFacts, insideTree } from "./lib/facts";
 import { isPrivateModule, isRsyncdConf, parseRsyncd, setting } from "./lib/rsyncd";
 
 /** Filesystem paths a web server config publishes: nginx root/alias, Apache DocumentRoot/Alias. */
@@ -24,7 +24,7 @@ export const publicPathsInsideTree: StackValidationPolicy = {
   description: "Web roots and aliases and public rsync modules stay inside the mirror tree.",
   enforcementLevel: "mandatory",
   validateStack: async (args, reportViolation) => {
-    const { nodes, files } = await collectFacts(args.resources);
+    const { nodes, files } = await mandatoryFacts(args.resources, reportViolation);
     if (nodes.length === 0) return;
     const roots = nodes.map((n) => n.mirrorRoot);
     // The one published path outside the tree: the sync jobs' own status page.

@@ -2,7 +2,7 @@
 // non-empty `hosts allow` that does not open it to everyone, authentication
 // required, and `list = no`.
 import type { StackValidationPolicy } from "@pulumi/policy";
-import { collectFacts } from "./lib/facts";
+import { mandatoryFacts } from "./lib/facts";
 import { isPrivateModule, isRsyncdConf, parseRsyncd, setting } from "./lib/rsyncd";
 
 const OPEN = new Set(["*", "0.0.0.0/0", "::/0", "all", "0.0.0.0/0.0.0.0"]);
@@ -12,7 +12,7 @@ export const rsyncdPrivateModuleRestricted: StackValidationPolicy = {
   description: "The private tier module: own daemon and port, a hosts allow list that is not open, authentication, not listed.",
   enforcementLevel: "mandatory",
   validateStack: async (args, reportViolation) => {
-    const { nodes, files } = await collectFacts(args.resources);
+    const { nodes, files } = await mandatoryFacts(args.resources, reportViolation);
     for (const node of nodes) {
       const priv = node.rsync.private;
       if (!priv) continue;

@@ -2,7 +2,7 @@
 // group (nobody/nogroup by default), read only, with `ignore nonreadable`, so
 // staged 0750 directories neither transfer nor even show in listings.
 import type { StackValidationPolicy } from "@pulumi/policy";
-import { collectFacts } from "./lib/facts";
+import { mandatoryFacts } from "./lib/facts";
 import { isPrivateModule, isRsyncdConf, isYes, parseRsyncd, setting } from "./lib/rsyncd";
 
 export const rsyncdPublicModuleUnprivileged: StackValidationPolicy = {
@@ -10,7 +10,7 @@ export const rsyncdPublicModuleUnprivileged: StackValidationPolicy = {
   description: "Public rsync modules run as an unprivileged identity not in the mirror group, read only, with ignore nonreadable.",
   enforcementLevel: "mandatory",
   validateStack: async (args, reportViolation) => {
-    const { nodes, files } = await collectFacts(args.resources);
+    const { nodes, files } = await mandatoryFacts(args.resources, reportViolation);
     for (const node of nodes) {
       const { rsync, mirror } = node.accounts;
       if (rsync.user === "root" || rsync.group === "root" || rsync.user === mirror.user || rsync.group === mirror.group) {

@@ -1,7 +1,7 @@
 // The sync reproduces upstream's permissions (-p/--perms, or -a): that is what
 // keeps staged 0750 directories closed on the node until the bitflip.
 import type { StackValidationPolicy } from "@pulumi/policy";
-import { collectFacts } from "./lib/facts";
+import { mandatoryFacts } from "./lib/facts";
 import { hasFlag, isSyncScript, transferFlagSets } from "./lib/sync-script";
 
 export const syncPreservesPermissions: StackValidationPolicy = {
@@ -9,7 +9,7 @@ export const syncPreservesPermissions: StackValidationPolicy = {
   description: "The sync's rsync keeps upstream permissions (-p, --perms or -a), so staged 0750 content stays closed.",
   enforcementLevel: "mandatory",
   validateStack: async (args, reportViolation) => {
-    const { files } = await collectFacts(args.resources);
+    const { files } = await mandatoryFacts(args.resources, reportViolation);
     for (const f of files.filter((x) => isSyncScript(x.base, x.content))) {
       const sets = transferFlagSets(f.content);
       if (sets.length === 0) {

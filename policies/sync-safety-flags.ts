@@ -2,7 +2,7 @@
 // --delay-updates and --delete-after/--delete-delay (no half-updated tree is
 // ever served), --safe-links, --numeric-ids.
 import type { StackValidationPolicy } from "@pulumi/policy";
-import { collectFacts } from "./lib/facts";
+import { mandatoryFacts } from "./lib/facts";
 import { hasFlag, isSyncScript, transferFlagSets } from "./lib/sync-script";
 
 /** --del, --delete and --delete-* (but not --delay-updates). */
@@ -24,7 +24,7 @@ export const syncSafetyFlags: StackValidationPolicy = {
   description: "The sync's rsync uses -H, --delay-updates, --delete-after (or --delete-delay), --safe-links and --numeric-ids.",
   enforcementLevel: "mandatory",
   validateStack: async (args, reportViolation) => {
-    const { files } = await collectFacts(args.resources);
+    const { files } = await mandatoryFacts(args.resources, reportViolation);
     for (const f of files.filter((x) => isSyncScript(x.base, x.content))) {
       for (const flags of transferFlagSets(f.content)) {
         const missing = REQUIRED.filter((r) => !r.ok(flags)).map((r) => r.what);

@@ -1,7 +1,7 @@
 // The web server is not root, not the mirror identity and not in the mirror
 // group: it must be unable to read staged 0750 content.
 import type { StackValidationPolicy } from "@pulumi/policy";
-import { collectFacts } from "./lib/facts";
+import { mandatoryFacts } from "./lib/facts";
 import { isWebUnit, unitIdentity } from "./lib/units";
 
 export const webServerUnprivileged: StackValidationPolicy = {
@@ -9,7 +9,7 @@ export const webServerUnprivileged: StackValidationPolicy = {
   description: "The web server runs as neither root nor the mirror account, and outside the mirror group.",
   enforcementLevel: "mandatory",
   validateStack: async (args, reportViolation) => {
-    const { nodes, files } = await collectFacts(args.resources);
+    const { nodes, files } = await mandatoryFacts(args.resources, reportViolation);
     for (const node of nodes) {
       const { http, mirror } = node.accounts;
       if (http.user === "root" || http.user === mirror.user || http.group === mirror.group || http.group === "root") {

@@ -1,8 +1,9 @@
 // What the policies look at, gathered from a stack's resources: each
-// MirrorNode's arguments, and every rendered file that reaches a host, taken
-// both from RemoteFile arguments and from the asset the CopyToRemote actually
-// copies (so a custom template or override cannot bring a violation back).
-import type { PolicyResource } from "@pulumi/policy";
+// MirrorNode's config (its `node` output), and every rendered file that
+// reaches a host: the kit's RemoteFile outputs, the Docker runtime's uploads,
+// and the asset of any other CopyToRemote. Whatever is unknown (a preview
+// value that depends on an unfinished resource) is listed as unseen.
+import { UnknownValueError, type PolicyResource } from "@pulumi/policy";
 
 export interface Account {
   user: string;
@@ -34,9 +35,17 @@ export interface FileFacts {
   content: string;
 }
 
+/** Something a policy must read but cannot see (a value unknown in this preview). */
+export interface Unseen {
+  urn: string;
+  what: string;
+}
+
 export interface StackFacts {
   nodes: NodeFacts[];
   files: FileFacts[];
+  /** What could not be read: a mandatory policy fails on it, never passes. */
+  unseen: Unseen[];
 }
 
 function isRecord(v: unknown): v is Record<string, unknown> {
@@ -50,6 +59,22 @@ function unproxy(v: unknown): unknown {
   }
   return v;
 }
+
+/**
+ * Reads a value through the SDK's checking proxy. An unknown value throws
+ * UnknownValueError, which the SDK would turn into an advisory "can't run
+ * during preview" and so a pass; here it becomes `unknown`, for the caller
+ * to record as unseen.
+ */
+async function read<T>(get: () => T | Promise<T>): Promise<T | typeof UNKNOWN> {
+  try {
+    return await get();
+  } catch (err) {
+    if (err instanceof UnknownValueError) return UNKNOWN;
+    throw err;
+  }
+}
+const UNKNOWN: unique symbol = Symbol("unknown");
 
 async function assetText(source: unknown): Promise<string | undefined> {
   if (!isRecord(source)) return undefined;
@@ -67,31 +92,71 @@ function stagedBase(remotePath: string): string {
   return remotePath.split("/").pop()!.replace(/^[0-9a-f]{16}-/, "");
 }
 
+const REMOTE_FILE = "mirrorkit:host:RemoteFile";
+
 export async function collectFacts(resources: PolicyResource[]): Promise<StackFacts> {
   const nodes: NodeFacts[] = [];
   const files: FileFacts[] = [];
+  const unseen: Unseen[] = [];
   for (const r of resources) {
     if (r.type === "mirrorkit:node:MirrorNode" || r.type === "mirrorkit:docker:DockerNode") {
       // Stack policies see a component's registered outputs: MirrorNode's `node`.
-      const node = isRecord(r.props.node) ? r.props.node : r.props;
-      if (isRecord(node.accounts)) nodes.push({ ...(node as unknown as Omit<NodeFacts, "urn">), urn: r.urn });
-    } else if (r.type === "mirrorkit:host:RemoteFile" && typeof r.props.path === "string" && typeof r.props.content === "string") {
-      files.push({ urn: r.urn, file: r.props.path, base: r.props.path.split("/").pop()!, content: r.props.content });
-    } else if (r.type === "docker:index/container:Container" && Array.isArray(r.props.uploads)) {
+      const node = await read(() => (isRecord(r.props.node) ? r.props.node : r.props));
+      if (node === UNKNOWN) unseen.push({ urn: r.urn, what: `the config of node ${r.name}` });
+      else if (isRecord(node.accounts)) nodes.push({ ...(node as unknown as Omit<NodeFacts, "urn">), urn: r.urn });
+    } else if (r.type === REMOTE_FILE) {
+      // The rendered file, registered by the component (known in a preview).
+      const path = await read(() => r.props.path as unknown);
+      const content = await read(() => r.props.content as unknown);
+      if (typeof path !== "string" || typeof content !== "string") {
+        unseen.push({ urn: r.urn, what: `the rendered file ${typeof path === "string" ? path : r.name}` });
+      } else {
+        files.push({ urn: r.urn, file: path, base: path.split("/").pop()!, content });
+      }
+    } else if (r.type === "docker:index/container:Container") {
       // The Docker runtime's containers carry the same rendered files as uploads.
-      for (const u of r.props.uploads as { file?: unknown; content?: unknown }[]) {
-        if (typeof u.file === "string" && typeof u.content === "string") {
-          files.push({ urn: r.urn, file: `${r.name}:${u.file}`, base: u.file.split("/").pop()!, content: u.content });
+      const uploads = await read(() => r.props.uploads as unknown);
+      if (uploads === UNKNOWN) unseen.push({ urn: r.urn, what: `the uploads of container ${r.name}` });
+      else if (Array.isArray(uploads)) {
+        for (const u of uploads as { file?: unknown; content?: unknown }[]) {
+          const file = await read(() => u.file);
+          const content = await read(() => u.content);
+          if (typeof file === "string" && typeof content === "string") {
+            files.push({ urn: r.urn, file: `${r.name}:${file}`, base: file.split("/").pop()!, content });
+          } else if (file === UNKNOWN || content === UNKNOWN) {
+            unseen.push({ urn: r.urn, what: `an upload of container ${r.name}` });
+          }
         }
       }
-    } else if (r.type === "command:remote:CopyToRemote" && typeof r.props.remotePath === "string") {
-      const content = await assetText(r.props.source);
-      if (content !== undefined) {
-        files.push({ urn: r.urn, file: r.props.remotePath, base: stagedBase(r.props.remotePath), content });
+    } else if (r.type === "command:remote:CopyToRemote" && r.parent?.type !== REMOTE_FILE) {
+      // A copy of the kit's RemoteFile carries that file, read above; any
+      // other copy is read from its asset, which must be known.
+      const remotePath = await read(() => r.props.remotePath as unknown);
+      const content = await read(async () => assetText(r.props.source));
+      if (remotePath === UNKNOWN || content === UNKNOWN) {
+        unseen.push({ urn: r.urn, what: `the file copied by ${r.name}` });
+      } else if (typeof remotePath === "string" && content !== undefined) {
+        files.push({ urn: r.urn, file: remotePath, base: stagedBase(remotePath), content });
       }
     }
   }
-  return { nodes, files };
+  return { nodes, files, unseen };
+}
+
+/**
+ * The facts a mandatory stack policy checks, with its first duty done:
+ * whatever it cannot see is reported as a violation, so an unknown value can
+ * never turn a mandatory rule into a pass.
+ */
+export async function mandatoryFacts(
+  resources: PolicyResource[],
+  report: (message: string, urn?: string) => void,
+): Promise<StackFacts> {
+  const facts = await collectFacts(resources);
+  for (const u of facts.unseen) {
+    report(`can't see ${u.what} (unknown in this preview), so this mandatory rule cannot be checked; it fails rather than passes.`, u.urn);
+  }
+  return facts;
 }
 
 /** Is `p` the tree root or inside it (lexically; '..' is rejected)? */

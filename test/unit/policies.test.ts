@@ -4,7 +4,9 @@
 import "../lib/mocks";
 import { before, describe, it } from "node:test";
 import assert from "node:assert/strict";
-import type { PolicyResource, StackValidationPolicy } from "@pulumi/policy";
+import { unknownCheckingProxy, type PolicyResource, type StackValidationPolicy } from "@pulumi/policy";
+// The SDK's sentinels for values unknown in a preview (not in its typings).
+const { unknownAssetValue, unknownObjectValue, unknownStringValue } = require("@pulumi/policy/proxy") as Record<string, string>;
 import { registered, settle } from "../lib/mocks";
 import { MirrorNode } from "../../components/mirror-node";
 import { ALL_POLICIES } from "../../policies/all";
@@ -19,30 +21,46 @@ import { webServerUnprivileged } from "../../policies/web-server-unprivileged";
 import { nodeConfig } from "../lib/fixtures";
 
 type Props = Record<string, any>;
-let baseline: { type: string; name: string; props: Props; text?: string }[] = [];
+interface Item {
+  type: string;
+  name: string;
+  props: Props;
+  /** The parent component's name (a RemoteFile's copy names its RemoteFile). */
+  parent?: string;
+  /** A copy's asset text; undefined: unknown, as the released provider leaves it in a preview. */
+  text?: string;
+}
+let baseline: Item[] = [];
 
 /** A fresh copy of the compliant stack, as policies see it. */
-function stack(): { type: string; name: string; props: Props; text?: string }[] {
+function stack(): Item[] {
   return structuredClone(baseline);
 }
 
-function asPolicyResources(items: { type: string; name: string; props: Props; text?: string }[]): PolicyResource[] {
-  return items.map((r) => {
+/** What the engine hands a stack policy: props behind the SDK's unknown-checking proxy. */
+function asPolicyResources(items: Item[]): PolicyResource[] {
+  const byName = new Map<string, PolicyResource>();
+  const resources = items.map((r) => {
     const props = { ...r.props };
-    // CopyToRemote carries the asset; policies read its text.
-    if (r.text !== undefined) props.source = { text: Promise.resolve(r.text) };
-    return {
+    if (r.type === "command:remote:CopyToRemote") props.source = r.text === undefined ? unknownAssetValue : { text: Promise.resolve(r.text) };
+    const res = {
       type: r.type,
       name: r.name,
       urn: `urn:pulumi:unit::mirrorkit::${r.type}::${r.name}`,
-      props,
+      props: unknownCheckingProxy(props),
       opts: {} as PolicyResource["opts"],
       dependencies: [],
       propertyDependencies: {},
       isType: () => false,
       asType: () => undefined,
     } as unknown as PolicyResource;
+    byName.set(r.name, res);
+    return res;
   });
+  items.forEach((r, i) => {
+    if (r.parent !== undefined) resources[i].parent = byName.get(r.parent);
+  });
+  return resources;
 }
 
 async function violations(policy: StackValidationPolicy, items = stack()): Promise<string[]> {
@@ -58,8 +76,8 @@ async function violations(policy: StackValidationPolicy, items = stack()): Promi
 function editFile(items: ReturnType<typeof stack>, base: RegExp, edit: (text: string) => string) {
   let n = 0;
   for (const r of items) {
-    if (r.type === "command:remote:CopyToRemote" && r.text !== undefined && base.test((String(r.props.remotePath).split("/").pop() ?? "").replace(/^[0-9a-f]{16}-/, ""))) {
-      r.text = edit(r.text);
+    if (r.type === "mirrorkit:host:RemoteFile" && base.test(String(r.props.path).split("/").pop() ?? "")) {
+      r.props.content = edit(r.props.content);
       n++;
     }
   }
@@ -87,19 +105,26 @@ describe("policy pack", () => {
     });
     new MirrorNode(node.name, node);
     await settle();
-    // What a stack policy sees in the real engine: custom resources by their
-    // inputs (outputs equal inputs at preview), components by their
-    // registered outputs: MirrorNode's `node`, RemoteFile's `path`.
+    // What a stack policy sees in a preview with the released command
+    // provider: custom resources by their inputs, except the copy's asset,
+    // which is unknown; components by their registered outputs: MirrorNode's
+    // `node`, RemoteFile's rendered file (the text its copy is given).
+    const copyText = async (remoteFile: string) => {
+      const source = registered.find((c) => c.name === `${remoteFile}-copy`)?.inputs.source as Props;
+      // Under mocks a secret input arrives wrapped: { <signature>: <secret>, value }.
+      return ((source.value ?? source) as { text: Promise<string> }).text;
+    };
     for (const r of registered) {
       const plain = () => structuredClone(Object.fromEntries(Object.entries(r.inputs).filter(([k]) => k !== "source" && k !== "connection")));
       let props: Props;
       if (r.type === "mirrorkit:node:MirrorNode") props = { node: plain() };
-      else if (r.type === "mirrorkit:host:RemoteFile") props = { path: r.inputs.path };
-      else if (r.type.startsWith("mirrorkit:")) props = {};
+      else if (r.type === "mirrorkit:host:RemoteFile") {
+        const { path, mode, owner, group } = r.inputs;
+        props = { path, mode, owner, group, content: await copyText(r.name) };
+      } else if (r.type.startsWith("mirrorkit:")) props = {};
       else props = plain();
-      const source = r.inputs.source as { text?: Promise<string> } | undefined;
-      const text = source?.text !== undefined ? await source.text : undefined;
-      baseline.push({ type: r.type, name: r.name, props, text });
+      const parent = r.type === "command:remote:CopyToRemote" ? r.name.replace(/-copy$/, "") : undefined;
+      baseline.push({ type: r.type, name: r.name, props, ...(parent ? { parent } : {}) });
     }
     baseline = JSON.parse(JSON.stringify(baseline));
   });
@@ -163,6 +188,49 @@ describe("policy pack", () => {
       assert.ok(found.some((m) => expected.test(m)), `expected ${expected}, got:\n${found.join("\n")}`);
     });
   }
+
+  // A preview can leave a value unknown. The SDK would make a policy that
+  // touches it an advisory "can't run during preview", i.e. a pass; the
+  // kit's mandatory policies fail instead, naming what they cannot see.
+  const MANDATORY = ALL_POLICIES.filter((p) => p.enforcementLevel === "mandatory");
+  const unseenCases: [string, () => Item[], RegExp][] = [
+    ["a rendered file's content", () => {
+      const items = stack();
+      items.find((r) => r.type === "mirrorkit:host:RemoteFile" && /rsyncd-public\.conf$/.test(r.props.path))!.props.content = unknownStringValue;
+      return items;
+    }, /can't see the rendered file \/etc\/mirrorkit\/rsyncd-public\.conf/],
+    ["the node's config", () => {
+      const items = stack();
+      items.find((r) => r.type === "mirrorkit:node:MirrorNode")!.props.node = unknownObjectValue;
+      return items;
+    }, /can't see the config of node policy/],
+    ["a copy outside the kit's RemoteFile", () => {
+      const items = stack();
+      items.push({ type: "command:remote:CopyToRemote", name: "custom-copy", props: { remotePath: "/etc/rsyncd.conf" } });
+      return items;
+    }, /can't see the file copied by custom-copy/],
+  ];
+  for (const [what, make, expected] of unseenCases) {
+    it(`every mandatory policy fails when it cannot see ${what}`, async () => {
+      for (const policy of MANDATORY) {
+        const found = await violations(policy, make());
+        assert.ok(found.some((m) => expected.test(m)), `${policy.name}: expected ${expected}, got:\n${found.join("\n")}`);
+      }
+    });
+  }
+
+  it("a copy outside the kit's RemoteFile is read from its asset when known", async () => {
+    const items = stack();
+    const conf = items.find((r) => r.type === "mirrorkit:host:RemoteFile" && /rsyncd-public\.conf$/.test(r.props.path))!;
+    items.push({ type: "command:remote:CopyToRemote", name: "custom-copy", props: { remotePath: "/etc/rsyncd.conf" }, text: conf.props.content.replace("uid = nobody", "uid = root") });
+    const found = await violations(rsyncdPublicModuleUnprivileged, items);
+    assert.ok(found.some((m) => /\/etc\/rsyncd\.conf \[fedora\]: public module runs as uid root/.test(m)), found.join("\n"));
+  });
+
+  it("a copy inside the kit's RemoteFile is not read twice", async () => {
+    const found = await violations(rsyncdPublicModuleUnprivileged, editFile(stack(), /^rsyncd-public\.conf$/, (t) => t.replace("uid = nobody", "uid = root")));
+    assert.equal(found.length, 1, found.join("\n"));
+  });
 
   it("no-delete mode (no delete option at all) satisfies the deletion rule", async () => {
     const items = editFile(stack(), /^sync-/, (t) => t.replace(" --delete-after", "").replace(/ --max-delete=\d+/, ""));
