@@ -14,7 +14,7 @@ export type Connection = command.types.input.remote.ConnectionArgs;
  * no host, so there it is only a warning (policy checks need no key).
  */
 export function connectionFor(host: HostConfig, projectDir = process.cwd()): pulumi.Output<Connection> {
-  let key: pulumi.Input<string>;
+  let key: string;
   if (host.privateKeyPath !== undefined) {
     const file = host.privateKeyPath.startsWith("~/")
       ? path.join(process.env.HOME ?? "/", host.privateKeyPath.slice(2))
@@ -34,7 +34,9 @@ export function connectionFor(host: HostConfig, projectDir = process.cwd()): pul
     host: host.address,
     port: host.port,
     user: host.user,
-    privateKey: key,
+    // No key at all: the provider then tries an SSH agent (SSH_AUTH_SOCK);
+    // an empty key would fail to parse.
+    ...(key !== "" ? { privateKey: key } : {}),
     dialErrorLimit: 20,
     perDialTimeout: 20,
   });

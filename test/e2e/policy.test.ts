@@ -1,6 +1,8 @@
-// The policy pack through the real CLI: `pulumi preview --policy-pack` passes
-// a safe stack and rejects an unsafe one (a template override that drops
-// rsync's -p), naming the policy. Preview only: no host is contacted.
+// The policy pack through the real CLI and the released command provider:
+// `pulumi preview --policy-pack` passes a safe stack and refuses unsafe ones
+// (template overrides that drop rsync's -p, run public rsync as the mirror
+// account, put the web server in the mirror group), naming exactly the
+// policies that fire. Preview only: no host is contacted.
 import { after, describe, it } from "node:test";
 import assert from "node:assert/strict";
 import * as path from "node:path";
@@ -32,8 +34,19 @@ async function preview(stack: string, node: Record<string, unknown>) {
   return pulumi(["preview", "--stack", stack, "--policy-pack", path.join(PROJECT_DIR, "policies")], { check: false });
 }
 
+/** The names of the policies a preview reports at a level ("mandatory" or "advisory"). */
+function reported(output: string, level: string): Set<string> {
+  return new Set([...output.matchAll(new RegExp(`\\[${level}\\]\\s+(\\S+)`, "g"))].map((m) => m[1]));
+}
+
 describe("policy pack through the real CLI", { timeout: 10 * MINUTES }, () => {
-  const stacks = ["e2e-policy-safe", "e2e-policy-unsafe"];
+  const unsafe: [string, string, string[], RegExp][] = [
+    // [template override, what it breaks, the exact set of mandatory policies that fire, a message]
+    ["test/fixtures/unsafe-templates", "the sync drops -p", ["mirrorkit-sync-preserves-permissions"], /without -p\/--perms/],
+    ["test/fixtures/unsafe-rsync-as-mirror", "public rsync runs as the mirror account", ["mirrorkit-rsyncd-public-module-unprivileged"], /public module runs as uid mirror/],
+    ["test/fixtures/unsafe-web-mirror-group", "the web server joins the mirror group", ["mirrorkit-web-server-unprivileged"], /the web server runs in group mirror/],
+  ];
+  const stacks = ["e2e-policy-safe", ...unsafe.map((_, i) => `e2e-policy-unsafe${i}`)];
   after(async () => {
     for (const s of stacks) {
       await pulumi(["stack", "rm", s, "--yes", "--force"], { check: false });
@@ -41,24 +54,29 @@ describe("policy pack through the real CLI", { timeout: 10 * MINUTES }, () => {
     }
   });
 
-  it("a safe stack passes preview; advisory guidance on the node's config is shown", async () => {
+  it("a safe stack passes preview, every mandatory policy ran, and advisory guidance is shown", async () => {
     // Without HTTPS: allowed, but the tier guidance (read from the node's config) says so.
     const { web: _tls, ...node } = safeNode();
     const r = await preview("e2e-policy-safe", node);
     assert.equal(r.code, 0, r.stdout + r.stderr);
     assert.match(r.stdout, /mirrorkit@v/, "the pack ran");
     assert.doesNotMatch(r.stdout, /mandatory/);
+    // With the released provider a copy's asset is unknown in a preview; no
+    // policy may fall back to the SDK's advisory "can't run during preview".
+    assert.doesNotMatch(r.stdout + r.stderr, /can't run|can't see/);
+    assert.deepEqual([...reported(r.stdout, "advisory")], ["mirrorkit-tier-requirements"]);
     assert.match(r.stdout, /\[advisory\]\s+mirrorkit-tier-requirements\s+\(mirrorkit:node:MirrorNode: policy-check\)/);
     assert.match(r.stdout, /tier-2 mirrors serve HTTPS as well as HTTP; set web\.tls/);
   });
 
-  it("an unsafe stack (template override without -p) is rejected, naming the policy", async () => {
-    const r = await preview("e2e-policy-unsafe", { ...safeNode(), templateDir: "test/fixtures/unsafe-templates" });
-    assert.notEqual(r.code, 0);
-    const out = r.stdout + r.stderr;
-    assert.match(out, /mandatory/);
-    assert.match(out, /mirrorkit-sync-preserves-permissions/);
-    assert.match(out, /without -p\/--perms/);
-    assert.doesNotMatch(out, /mirrorkit-sync-safety-flags.*\n.*mandatory/, "only the broken rule fires");
+  unsafe.forEach(([templateDir, what, expected, message], i) => {
+    it(`an unsafe stack (${what}) is refused by exactly ${expected.join(", ")}`, async () => {
+      const r = await preview(`e2e-policy-unsafe${i}`, { ...safeNode(), templateDir });
+      const out = r.stdout + r.stderr;
+      assert.notEqual(r.code, 0, out);
+      assert.deepEqual([...reported(out, "mandatory")].sort(), expected, out);
+      assert.match(out, message);
+      assert.doesNotMatch(out, /can't run|can't see/);
+    });
   });
 });
