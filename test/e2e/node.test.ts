@@ -9,7 +9,7 @@ import { bootNode, changeSummary, vmHost, waitFor, writeStackFile, type E2eNode 
 import { pulumi } from "../../scripts/lib/pulumi";
 import { startUpstream, type Upstream } from "../lib/upstream";
 import { keepaliveReuse, perAddressLimit, rsyncClient, rsyncListedPaths } from "../../scripts/lib/probes";
-import { tmpDir } from "../lib/tools";
+import { sh, tmpDir } from "../lib/tools";
 
 const MINUTES = 60_000;
 const TIER_PASSWORD = "tier2-secret-pass";
@@ -193,6 +193,51 @@ describe("complete node on a VM (real pulumi up)", { timeout: 40 * MINUTES }, ()
     const again = await node.up(["--expect-no-changes"]);
     assert.equal(again.code, 0, again.stdout + again.stderr);
     assert.deepEqual(changeSummary(again.stdout), {});
+  });
+
+  it("secrets stay encrypted in the state and out of the command output", async () => {
+    const key = fs.readFileSync(node.vm.privateKeyPath, "utf8");
+    const keyBody = key.split("\n")[1];
+    const state = await pulumi(["stack", "export", "--stack", node.stack]);
+    assert.match(state.stdout, /"ciphertext"/, "the state has encrypted values");
+    assert.ok(!state.stdout.includes(TIER_PASSWORD), "the tier password is not in the state in plain text");
+    assert.ok(!state.stdout.includes(keyBody), "the SSH key is not in the state in plain text");
+    // The provider keeps every command's stdout and stderr unencrypted and
+    // shows them live: no command of the kit prints a secret.
+    const outputs = JSON.parse(state.stdout).deployment.resources
+      .filter((r: { type: string }) => r.type === "command:remote:Command")
+      .map((r: { outputs: { stdout?: unknown; stderr?: unknown } }) => JSON.stringify([r.outputs.stdout, r.outputs.stderr]))
+      .join("\n");
+    assert.ok(!outputs.includes(TIER_PASSWORD));
+  });
+
+  it("a new SSH key and a new address for the same host re-run commands but restart nothing", async () => {
+    // What must not move: the data mount and every daemon's process.
+    const probe = "systemctl show -p ActiveEnterTimestampMonotonic,MainPID srv-mirror.mount mirrorkit-web.service mirrorkit-rsyncd-public.service mirrorkit-rsyncd-private.service mirrorkit-sync-fedora.timer";
+    const before = (await node.vm.ssh(probe)).stdout;
+    const dir = tmpDir("rotated-key");
+    const newKey = path.join(dir, "id_ed25519");
+    assert.equal(sh("ssh-keygen", ["-q", "-t", "ed25519", "-N", "", "-f", newKey]).code, 0);
+    await node.vm.ssh(`cat >> /root/.ssh/authorized_keys`, { input: fs.readFileSync(`${newKey}.pub`, "utf8") });
+    const rotated = { ...vmHost(node.vm), privateKeyPath: newKey, address: node.vm.address === "127.0.0.1" ? "localhost" : node.vm.address };
+    writeStackFile(node.stack, config(rotated));
+    try {
+      const preview = await node.preview(["--diff"]);
+      assert.equal(preview.code, 0, preview.stdout + preview.stderr);
+      assert.match(preview.stdout, /~ connection|connection\s*:/, "the connection is the change");
+      const up = await node.up();
+      assert.equal(up.code, 0, up.stdout + up.stderr);
+      assert.ok((changeSummary(up.stdout).updated ?? 0) > 0, "the remote resources were updated for the new connection");
+      assert.equal((await node.vm.ssh(probe)).stdout, before, "no mount or daemon was restarted");
+      const again = await node.up(["--expect-no-changes"]);
+      assert.equal(again.code, 0, again.stdout + again.stderr);
+    } finally {
+      // Back to the harness's connection for the tests that follow.
+      writeStackFile(node.stack, config(vmHost(node.vm)));
+      const back = await node.up();
+      assert.equal(back.code, 0, back.stdout + back.stderr);
+      assert.equal((await node.vm.ssh(probe)).stdout, before, "nor on the way back");
+    }
   });
 
   it("a config that fails validation on the host leaves the working config in place", async () => {
