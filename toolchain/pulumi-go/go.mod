@@ -1,6 +1,6 @@
-// Wrapper module: builds the Pulumi CLI and the Node.js language host at one
-// pinned version from the Go module proxy (pkg/go.mod's own replaces stop a
-// plain `go install`). See toolchain/setup.sh.
+// Wrapper module: builds the Pulumi CLI at one pinned version from the Go
+// module proxy (pkg/go.mod's own replaces stop a plain `go install`). It holds
+// no Go source of its own. See toolchain/setup.sh.
 module mirrorkit.local/toolchain/pulumi
 
 go 1.25.11
