@@ -10,6 +10,9 @@ import { KIT_INCOMING_DIR } from "./connection";
 import type { Connection } from "./connection";
 import { digest, script, sq } from "./shell";
 
+/** Bumped only to retire every secret copy's resource id. */
+const SECRET_COPY_GENERATION = "random-id";
+
 export interface RemoteFileArgs {
   connection: pulumi.Input<Connection>;
   /** Absolute destination path on the host. */
@@ -52,6 +55,12 @@ export class RemoteFile extends pulumi.ComponentResource {
         connection: args.connection,
         source: content.apply((c) => new pulumi.asset.StringAsset(c)),
         remotePath: staged,
+        // A secret file's copy carries a trigger, so a copy made by
+        // mirrorkit's former stand-in provider, whose resource id was a
+        // hash of the secret (kept unencrypted in state), is replaced once
+        // and gets a random id. A replace only copies the file again.
+        // (Resolving to undefined leaves the input unset on other files.)
+        triggers: pulumi.output(pulumi.isSecret(content)).apply((secret) => (secret ? [SECRET_COPY_GENERATION] : undefined)) as pulumi.Output<string[]>,
       },
       // Children wait for what the component waits for (the staging dir).
       { parent: this, dependsOn: opts?.dependsOn },
