@@ -8,6 +8,7 @@ import assert from "node:assert/strict";
 import * as path from "node:path";
 import { PROJECT_DIR, pulumi, stackNames } from "../../scripts/lib/pulumi";
 import { writeStackFile } from "../lib/e2e";
+import { UNSAFE_OVERRIDES } from "../lib/fixtures";
 import * as fs from "node:fs";
 
 const MINUTES = 60_000;
@@ -42,9 +43,9 @@ function reported(output: string, level: string): Set<string> {
 describe("policy pack through the real CLI", { timeout: 10 * MINUTES }, () => {
   const unsafe: [string, string, string[], RegExp][] = [
     // [template override, what it breaks, the exact set of mandatory policies that fire, a message]
-    ["test/fixtures/unsafe-templates", "the sync drops -p", ["mirrorkit-sync-preserves-permissions"], /without -p\/--perms/],
-    ["test/fixtures/unsafe-rsync-as-mirror", "public rsync runs as the mirror account", ["mirrorkit-rsyncd-public-module-unprivileged"], /public module runs as uid mirror/],
-    ["test/fixtures/unsafe-web-mirror-group", "the web server joins the mirror group", ["mirrorkit-web-server-unprivileged"], /the web server runs in group mirror/],
+    [UNSAFE_OVERRIDES.syncWithoutPerms(), "the sync drops -p", ["mirrorkit-sync-preserves-permissions"], /without -p\/--perms/],
+    [UNSAFE_OVERRIDES.rsyncAsMirror(), "public rsync runs as the mirror account", ["mirrorkit-rsyncd-public-module-unprivileged"], /public module runs as uid mirror/],
+    [UNSAFE_OVERRIDES.webInMirrorGroup(), "the web server joins the mirror group", ["mirrorkit-web-server-unprivileged"], /the web server runs in group mirror/],
   ];
   const stacks = ["e2e-policy-safe", ...unsafe.map((_, i) => `e2e-policy-unsafe${i}`)];
   after(async () => {

@@ -5,6 +5,7 @@ import * as fs from "node:fs";
 import { cloneStack } from "../../scripts/stack-clone";
 import { pulumi, stackNames } from "../../scripts/lib/pulumi";
 import { stackFilePath } from "../../scripts/lib/stack-file";
+import { UNSAFE_OVERRIDES } from "../lib/fixtures";
 
 const MINUTES = 60_000;
 
@@ -52,7 +53,7 @@ describe("npm run stack:clone", { timeout: 10 * MINUTES }, () => {
 
   it("refuses a clone the policy pack rejects, writing nothing", async () => {
     await assert.rejects(
-      cloneStack({ from: "fedora-t1-eu", to: "e2e-clone-unsafe", sets: [["templateDir", "test/fixtures/unsafe-templates"]], secrets: ["a-fresh-tier-secret"] }),
+      cloneStack({ from: "fedora-t1-eu", to: "e2e-clone-unsafe", sets: [["templateDir", UNSAFE_OVERRIDES.syncWithoutPerms()]], secrets: ["a-fresh-tier-secret"] }),
       /policy pack rejects the clone[\s\S]*mirrorkit-sync-preserves-permissions/,
     );
     assert.ok(!fs.existsSync(stackFilePath("e2e-clone-unsafe")));
