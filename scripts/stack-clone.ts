@@ -107,12 +107,17 @@ export async function cloneStack(opts: CloneOptions): Promise<{ secretPaths: str
   secrets.forEach((p, i) => setPlain(plain, p, values[i]));
   parseNodeConfig(plain, `stacks/Pulumi.${to}.yaml: mirrorkit:node`);
 
+  // A stack of that name in the backend (with no file in stacks/) is someone's
+  // state: refused before anything is written, and never removed.
+  const existing = await stackNames();
+  if (existing.includes(to)) throw new Error(`a stack "${to}" already exists in this backend; nothing was written`);
+
   // Then the policy pack, which needs the stack: written, checked, removed on failure.
   fs.writeFileSync(target, doc.toString());
+  let created = false;
   try {
-    const existing = await stackNames();
-    if (existing.includes(to)) throw new Error(`a stack "${to}" already exists in this backend`);
     await pulumi(["stack", "init", to]);
+    created = true;
     for (let i = 0; i < secrets.length; i++) {
       await pulumi(["config", "set", "--stack", to, "--secret", "--path", `mirrorkit:node.${secretNames[i]}`], { input: values[i] });
     }
@@ -121,7 +126,8 @@ export async function cloneStack(opts: CloneOptions): Promise<{ secretPaths: str
       throw new Error(`the policy pack rejects the clone:\n${violationLines(run.output).join("\n") || run.output}`);
     }
   } catch (err) {
-    await pulumi(["stack", "rm", to, "--yes", "--force"], { check: false });
+    // Only the stack this run created goes.
+    if (created) await pulumi(["stack", "rm", to, "--yes", "--force"], { check: false });
     fs.rmSync(target, { force: true });
     throw err;
   }

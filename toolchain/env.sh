@@ -24,6 +24,5 @@ fi
 # Nothing reaches out: no update check, no plugin downloads.
 export PULUMI_SKIP_UPDATE_CHECK=true
 export PULUMI_DISABLE_AUTOMATIC_PLUGIN_ACQUISITION=true
-export PULUMI_SKIP_CONFIRMATIONS=true
 export PULUMI_AUTOMATION_API_SKIP_VERSION_CHECK=${PULUMI_AUTOMATION_API_SKIP_VERSION_CHECK:-false}
 mkdir -p "$MIRRORKIT_ROOT/.pulumi-state" "$PULUMI_HOME"

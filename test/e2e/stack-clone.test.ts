@@ -10,7 +10,7 @@ import { UNSAFE_OVERRIDES } from "../lib/fixtures";
 const MINUTES = 60_000;
 
 describe("npm run stack:clone", { timeout: 10 * MINUTES }, () => {
-  const made = ["e2e-clone-ap", "e2e-clone-bad", "e2e-clone-unsafe"];
+  const made = ["e2e-clone-ap", "e2e-clone-bad", "e2e-clone-unsafe", "e2e-clone-taken"];
   after(async () => {
     for (const s of made) {
       await pulumi(["stack", "rm", s, "--yes", "--force"], { check: false });
@@ -49,6 +49,21 @@ describe("npm run stack:clone", { timeout: 10 * MINUTES }, () => {
     );
     assert.ok(!fs.existsSync(stackFilePath("e2e-clone-bad")));
     assert.ok(!(await stackNames()).includes("e2e-clone-bad"));
+  });
+
+  it("refuses a name that a stack in the backend already has, and keeps that stack's state", async () => {
+    // A stack with state and no file in stacks/ (deployed elsewhere, or its file not yet pulled).
+    await pulumi(["stack", "init", "e2e-clone-taken"]);
+    await pulumi(["config", "set", "--stack", "e2e-clone-taken", "marker", "keep-me"]);
+    fs.rmSync(stackFilePath("e2e-clone-taken"), { force: true });
+    const before = (await pulumi(["stack", "export", "--stack", "e2e-clone-taken"])).stdout;
+    await assert.rejects(
+      cloneStack({ from: "fedora-t1-eu", to: "e2e-clone-taken", sets: [], secrets: ["a-fresh-tier-secret"] }),
+      /a stack "e2e-clone-taken" already exists in this backend; nothing was written/,
+    );
+    assert.ok((await stackNames()).includes("e2e-clone-taken"), "the existing stack is kept");
+    assert.equal((await pulumi(["stack", "export", "--stack", "e2e-clone-taken"])).stdout, before, "its state is untouched");
+    assert.ok(!fs.existsSync(stackFilePath("e2e-clone-taken")), "no stack file written");
   });
 
   it("refuses a clone the policy pack rejects, writing nothing", async () => {

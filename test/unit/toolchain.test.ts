@@ -85,6 +85,11 @@ describe("the released Pulumi plugins", () => {
     assert.ok(about.plugins.some((p) => p.name === "nodejs" && p.version === PULUMI_VERSION), JSON.stringify(about.plugins));
   });
 
+  it("sourcing toolchain/env.sh (as the README says) keeps Pulumi's confirmation prompts", () => {
+    const out = run("env", ["-i", `HOME=${env.HOME}`, `PATH=${env.PATH}`, "bash", "-c", `. toolchain/env.sh && echo "\${PULUMI_SKIP_CONFIRMATIONS-unset}"`]);
+    assert.equal(out.trim(), "unset");
+  });
+
   it("no file of the project imitates a Pulumi plugin", () => {
     const tracked = run("git", ["ls-files"]).trim().split("\n");
     assert.ok(!tracked.some((f) => f.startsWith("toolchain/command-provider/")), "the command stand-in is gone");
