@@ -535,8 +535,9 @@ export class ConfigError extends Error {
   }
 }
 
-function describePath(key: string, path: PropertyKey[]): string {
-  return [key, ...path.map((p) => (typeof p === "number" ? `[${p}]` : String(p)))]
+/** A field's path as an operator writes it: `a.b[0]`, and `a["Fedora EPEL"]` for a key that is not a plain name. */
+export function describePath(key: string, path: PropertyKey[]): string {
+  return [key, ...path.map((p) => (typeof p === "number" ? `[${p}]` : /^[A-Za-z_][\w-]*$/.test(String(p)) ? String(p) : `[${JSON.stringify(String(p))}]`))]
     .join(".")
     .replace(/\.\[/g, "[");
 }

@@ -56,6 +56,7 @@ const matrix: [string, Record<string, unknown>][] = [
           postHook: "report_mirror -c /etc/mirrormanager-client/report_mirror.conf",
         },
       ],
+      bitflips: [{ name: "leap-16", paths: ["opensuse/distribution/leap/16.0", "opensuse/tumbleweed/iso"], at: "2030-10-01 12:00:00 UTC" }],
     },
   ],
 ];
@@ -104,6 +105,7 @@ describe("node rendering", () => {
     });
 
     it(`bitflip service and timer verify and score <= 2.5: ${title}`, () => {
+      assert.ok(node.bitflips.length > 0, "every row of the matrix schedules a bitflip, so this check runs");
       for (const flip of node.bitflips) {
         const dir = tmpDir("flip");
         const m = bitflipModel(node, flip);
