@@ -31,12 +31,16 @@ describe("sync script, run locally", () => {
     postHook?: string;
     /** Pushes that arrive during the run: the first N transfers each rewrite the push mark. */
     pushesDuringRun?: number;
+    /** The transfer whose arguments contain `match` runs for real, then exits with `code` (a failure after data arrived). */
+    failTransfer?: { match: string; code: number };
+    /** A scratch root of its own (for tests that follow one tree across runs). */
+    root?: string;
   }
 
   /** Renders a job's script into the scratch dir, with a logging `rsync` first on PATH. */
   function runJob(stages: "single" | "rpm", o: JobOptions = {}): { code: number; out: string; calls: string[]; m: SyncModel } {
     const pushes = o.pushesDuringRun;
-    const root = path.join(dir, `${stages}-${o.checkFile ?? "nocheck"}-${o.postHook ? "hook" : "nohook"}-${pushes ?? "nopush"}`);
+    const root = o.root ?? path.join(dir, `${stages}-${o.checkFile ?? "nocheck"}-${o.postHook ? "hook" : "nohook"}-${pushes ?? "nopush"}`);
     const node = nodeConfig({
       mirrorRoot: root,
       sync: [{ name: "fedora", upstream: `rsync://127.0.0.1:${upstream.port}/fedora/`, path: "fedora", stages, schedule: "*:0/20", trace: false, ...(o.checkFile ? { checkFile: o.checkFile } : {}), ...(o.postHook ? { postHook: o.postHook } : {}) }],
@@ -67,7 +71,10 @@ describe("sync script, run locally", () => {
       `  if [ "$(wc -l < ${pushed})" -lt ${pushes} ]; then echo push >> ${pushed}; date -u +%s.%N > ${m.pushTriggerFile}; fi ;;`,
       "esac",
     ].join("\n");
-    fs.writeFileSync(path.join(bin, "rsync"), `#!/bin/sh\necho "$*" >> ${log}\n${playPush}\nexec /usr/bin/rsync "$@"\n`, { mode: 0o755 });
+    const fail = o.failTransfer
+      ? [`case "$*" in *${m.dest}*${o.failTransfer.match}*|*${o.failTransfer.match}*${m.dest}*)`, `  /usr/bin/rsync "$@"; exit ${o.failTransfer.code} ;;`, "esac"].join("\n")
+      : "";
+    fs.writeFileSync(path.join(bin, "rsync"), `#!/bin/sh\necho "$*" >> ${log}\n${playPush}\n${fail}\nexec /usr/bin/rsync "$@"\n`, { mode: 0o755 });
     const r = sh("env", [`PATH=${bin}:/usr/sbin:/usr/bin:/sbin:/bin`, script]);
     const calls = fs.readFileSync(log, "utf8").trim().split("\n").filter((c) => c.includes(m.dest));
     return { ...r, calls, m };
@@ -112,7 +119,7 @@ describe("sync script, run locally", () => {
     assert.equal(first.localStamp, stamp);
     // The next run checks upstream first: unchanged, and the upstream stamp is upstream's, not the fetch time.
     const again = runJob("single", { checkFile: "lastupdate" });
-    assert.match(again.out, /unchanged; no sync needed/);
+    assert.match(again.out, /unchanged since the last complete sync; no sync needed/);
     const s = JSON.parse(fs.readFileSync(path.join(m.stateDir, "status.json"), "utf8")) as Record<string, number | string>;
     assert.equal(s.result, "unchanged");
     assert.equal(s.upstreamStamp, stamp);
@@ -129,6 +136,41 @@ describe("sync script, run locally", () => {
     const unchanged = runJob("single", { checkFile: "lastupdate", postHook: hook });
     assert.match(unchanged.out, /no sync needed/);
     assert.equal(fs.readFileSync(marker, "utf8"), "ran\n", "not run again");
+  });
+
+  // The change gate: a run that fails after upstream's check file reached the
+  // tree must not let the next run report "unchanged" over a tree that is
+  // behind. Each failure is followed by a run that must transfer, end with
+  // the tree equal to upstream file by file, and only then say "success".
+  const gateFailures: ["single" | "rpm", string, { match: string; code: number }][] = [
+    ["single", "the deletion guard stops the only pass (rsync exit 25)", { match: "--delete-after", code: 25 }],
+    ["single", "the only pass ends in a partial transfer (rsync exit 23)", { match: "--delete-after", code: 23 }],
+    ["rpm", "stage 2 fails after stage 1 brought the check file", { match: "--delete-after", code: 23 }],
+    ["rpm", "stage 1 fails after the check file arrived", { match: "--exclude=", code: 23 }],
+  ];
+  gateFailures.forEach(([stages, what, failTransfer], i) => {
+    it(`${stages}: after ${what}, the next run transfers and only then reports success`, () => {
+      const root = path.join(dir, `gate-${i}`);
+      const failed = runJob(stages, { checkFile: "lastupdate", failTransfer, root });
+      assert.notEqual(failed.code, 0, failed.out);
+      const status = () => JSON.parse(fs.readFileSync(path.join(failed.m.stateDir, "status.json"), "utf8")) as Record<string, string | number>;
+      assert.equal(status().result, "failed");
+      // The failing pass did bring upstream's check file into the tree.
+      assert.equal(fs.readFileSync(path.join(failed.m.dest, "lastupdate"), "utf8"), fs.readFileSync(path.join(upstream.root, "lastupdate"), "utf8"));
+      // Make the tree visibly behind: a file the failed pass would have delivered is missing.
+      fs.rmSync(path.join(failed.m.dest, "releases/41/README"));
+      const next = runJob(stages, { checkFile: "lastupdate", root });
+      assert.equal(next.code, 0, next.out);
+      assert.doesNotMatch(next.out, /no sync needed/);
+      assert.ok(next.calls.length >= 1, "the next run transferred");
+      assert.equal(status().result, "success");
+      const diff = sh("diff", ["-r", upstream.root, next.m.dest]);
+      assert.equal(diff.code, 0, `the tree equals upstream:\n${diff.out}`);
+      // Now, and only now, an unchanged upstream skips.
+      const third = runJob(stages, { checkFile: "lastupdate", root });
+      assert.match(third.out, /no sync needed/);
+      assert.equal(status().result, "unchanged");
+    });
   });
 
   it("a push that arrives during a run starts another run at its end, at most three in a row", () => {
