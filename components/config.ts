@@ -182,7 +182,8 @@ export const SyncModuleSchema = z
     password: z.string().min(1).optional(),
     /** A command run as the mirror account after a successful sync (e.g. report_mirror). */
     postHook: z.string().regex(/^[^\n]+$/, "one command line").optional(),
-    timeoutSeconds: z.number().int().min(60).max(7 * 86400).default(6 * 3600),
+    /** A time limit for one run (none by default: a stopped first sync resumes on its next run). */
+    timeoutSeconds: z.number().int().min(60).max(7 * 86400).optional(),
     /** rsync --max-delete: a run that would delete more stops (a broken or emptied upstream). */
     maxDelete: z.number().int().min(0).default(5000),
     /** Never delete (e.g. while an upstream is being rebuilt). */

@@ -168,13 +168,18 @@ export function renderSyncService(m: SyncModel): string {
       `User=${m.user}`,
       `Group=${m.group}`,
       `ExecStart=${m.scriptPath}`,
+      // However the run ended (stopped, timed out, killed, out of memory),
+      // the script writes a true status from systemd's view of it.
+      `ExecStopPost=${m.scriptPath} --after`,
       `StateDirectory=${[m.stateDir, METRICS_DIR, m.statusDir].map((d) => d.replace(/^\/var\/lib\//, "")).join(" ")}`,
       `ReadWritePaths=${m.dest}`,
       // Low priority: the node keeps serving while it syncs.
       "Nice=10",
       "IOSchedulingClass=idle",
       "CPUSchedulingPolicy=batch",
-      `TimeoutStartSec=${m.job.timeoutSeconds}`,
+      // No time limit unless the operator sets one: a first sync of a large
+      // tree may take days; rsync's own --timeout ends a hung transfer.
+      `TimeoutStartSec=${m.job.timeoutSeconds ?? "infinity"}`,
       "CapabilityBoundingSet=",
       "PrivateUsers=yes",
       "RestrictAddressFamilies=AF_INET AF_INET6 AF_UNIX",

@@ -4,6 +4,7 @@
 // the HTML status page.
 import { after, before, describe, it } from "node:test";
 import assert from "node:assert/strict";
+import * as crypto from "node:crypto";
 import * as fs from "node:fs";
 import * as path from "node:path";
 import { renderSyncExcludes, renderSyncScript, syncModel, type SyncModel } from "../../components/render/sync";
@@ -171,6 +172,62 @@ describe("sync script, run locally", () => {
       assert.match(third.out, /no sync needed/);
       assert.equal(status().result, "unchanged");
     });
+  });
+
+  // ExecStopPost runs the script with --after and systemd's view of the
+  // ending. Here the script is run that way after a successful run, as a
+  // killed run would leave it: the stale "success" must not survive.
+  const endings: [string, Record<string, string>, RegExp][] = [
+    ["systemctl stop (SIGTERM)", { SERVICE_RESULT: "signal", EXIT_CODE: "killed", EXIT_STATUS: "TERM" }, /stopped by signal TERM/],
+    ["SIGKILL", { SERVICE_RESULT: "signal", EXIT_CODE: "killed", EXIT_STATUS: "KILL" }, /stopped by signal KILL/],
+    ["the time limit", { SERVICE_RESULT: "timeout", EXIT_CODE: "killed", EXIT_STATUS: "TERM" }, /time limit/],
+    ["the OOM killer", { SERVICE_RESULT: "oom-kill", EXIT_CODE: "killed", EXIT_STATUS: "KILL" }, /out of memory/],
+  ];
+  endings.forEach(([what, env, detail], i) => {
+    it(`a run ended by ${what} leaves status "failed" with the reason, in the JSON, the metrics and the page`, () => {
+      const first = runJob("single", { root: path.join(dir, `ending-${i}`) });
+      assert.equal(first.code, 0, first.out);
+      const script = path.join(dir, `ending-${i}`, "sync.sh");
+      const r = sh("env", [...Object.entries(env).map(([k, v]) => `${k}=${v}`), script, "--after"]);
+      assert.equal(r.code, 0, r.out);
+      const status = JSON.parse(fs.readFileSync(path.join(first.m.stateDir, "status.json"), "utf8")) as Record<string, string>;
+      assert.equal(status.result, "failed");
+      assert.match(status.detail, detail);
+      assert.match(fs.readFileSync(first.m.metricsFile, "utf8"), /^mirrorkit_sync_success\{module="fedora"\} 0$/m);
+      assert.match(fs.readFileSync(path.join(first.m.statusDir, "index.html"), "utf8"), /<tr class="failed"><td>fedora<\/td>/);
+    });
+  });
+
+  it("a run that exited by itself keeps the status it wrote (ExecStopPost changes nothing)", () => {
+    const first = runJob("single", { root: path.join(dir, "ending-self") });
+    const file = path.join(first.m.stateDir, "status.json");
+    const before = fs.readFileSync(file, "utf8");
+    for (const result of ["success", "exit-code"]) {
+      const r = sh("env", [`SERVICE_RESULT=${result}`, path.join(dir, "ending-self", "sync.sh"), "--after"]);
+      assert.equal(r.code, 0, r.out);
+      assert.equal(fs.readFileSync(file, "utf8"), before);
+    }
+  });
+
+  it("a killed run's finished files are reused by the next run, not sent again", () => {
+    const big = "releases/41/big.bin";
+    fs.writeFileSync(path.join(upstream.root, big), crypto.randomBytes(4 << 20));
+    try {
+      const root = path.join(dir, "resume");
+      const first = runJob("single", { root });
+      assert.equal(first.code, 0, first.out);
+      // What a killed --delay-updates run leaves: the finished file in .~tmp~, not yet in place.
+      const tmp = path.join(first.m.dest, "releases/41/.~tmp~");
+      fs.mkdirSync(tmp, { recursive: true });
+      fs.renameSync(path.join(first.m.dest, big), path.join(tmp, "big.bin"));
+      const next = runJob("single", { root });
+      assert.equal(next.code, 0, next.out);
+      assert.equal(sh("diff", ["-r", upstream.root, next.m.dest]).code, 0, "the tree equals upstream, no .~tmp~ left");
+      const status = JSON.parse(fs.readFileSync(path.join(next.m.stateDir, "status.json"), "utf8")) as Record<string, number>;
+      assert.ok(status.bytesReceived < 256 << 10, `the 4 MiB file was not sent again (${status.bytesReceived} bytes received)`);
+    } finally {
+      fs.rmSync(path.join(upstream.root, big));
+    }
   });
 
   it("a push that arrives during a run starts another run at its end, at most three in a row", () => {
