@@ -92,6 +92,10 @@ describe("sync faults on a VM (real pulumi up)", { timeout: 55 * MINUTES }, () =
 
     await node.vm.ssh("systemctl kill -s KILL mirrorkit-sync-fedora.service");
     await node.vm.ssh("for i in $(seq 1 20); do systemctl is-active -q mirrorkit-sync-fedora.service || exit 0; sleep 0.5; done; exit 1");
+    // dash runs no EXIT trap on a kill: ExecStopPost wrote what systemd saw.
+    const killed = await status();
+    assert.equal(killed.result, "failed");
+    assert.match(killed.detail, /stopped by signal KILL/);
     // --delay-updates: nothing of the interrupted run is visible.
     assert.equal((await fetch(node.url(80, "/fedora/releases/41/new-big.img"), { method: "HEAD" })).status, 404);
     assert.equal((await fetch(node.url(80, "/fedora/releases/41/README"))).status, 200);
@@ -101,6 +105,40 @@ describe("sync faults on a VM (real pulumi up)", { timeout: 55 * MINUTES }, () =
     assert.equal(head.headers.get("content-length"), String(12 * 1024 * 1024));
     const leftovers = await node.vm.ssh("find /srv/mirror \\( -name .~tmp~ -o -name '.new-big.img.*' \\) | wc -l");
     assert.equal(leftovers.stdout.trim(), "0", "temp files of the killed run cleaned up");
+  });
+
+  it("every way a run can end leaves a true status: stop, time limit, out of memory (through systemd)", async () => {
+    const inProgress = (file: string) =>
+      node.vm.ssh(`for i in $(seq 1 120); do ls -a /srv/mirror/fedora/releases/41 | grep -qE '^[.]${file}[.]|^[.]~tmp~$' && exit 0; sleep 0.25; done; exit 1`);
+    const stopped = () => node.vm.ssh("for i in $(seq 1 60); do systemctl is-active -q mirrorkit-sync-fedora.service || exit 0; sleep 0.5; done; exit 1");
+    const dropIn = "/run/systemd/system/mirrorkit-sync-fedora.service.d";
+    const endings: [string, () => Promise<unknown>, RegExp, string][] = [
+      ["systemctl stop", () => node.vm.ssh("systemctl stop mirrorkit-sync-fedora.service"), /stopped by signal TERM/, "signal"],
+      // A limit the operator set (timeoutSeconds), here a runtime drop-in of 6 s.
+      ["the time limit", async () => undefined, /stopped at its time limit/, "timeout"],
+      ["the OOM killer", () => node.vm.ssh("systemctl set-property --runtime mirrorkit-sync-fedora.service MemoryMax=2M MemorySwapMax=0"), /out of memory/, "oom-kill"],
+    ];
+    for (const [i, [how, end, detail, result]] of endings.entries()) {
+      const file = `ending-${i}.img`;
+      fs.writeFileSync(path.join(upstream.root, "releases/41", file), Buffer.alloc(16 * 1024 * 1024, i + 1));
+      if (how === "the time limit") {
+        await node.vm.ssh(`mkdir -p ${dropIn} && printf '[Service]\\nTimeoutStartSec=6\\n' > ${dropIn}/limit.conf && systemctl daemon-reload`);
+      }
+      await node.vm.ssh("systemctl start --no-block mirrorkit-sync-fedora.service");
+      await inProgress(file);
+      await end();
+      await stopped();
+      const s = await status();
+      assert.equal(s.result, "failed", `${how}: ${JSON.stringify(s)}`);
+      assert.match(s.detail, detail, how);
+      assert.equal((await node.vm.ssh("systemctl show -p Result --value mirrorkit-sync-fedora.service")).stdout.trim(), result, how);
+      assert.match((await node.vm.ssh("cat /var/lib/mirrorkit-sync/metrics/fedora.prom")).stdout, /^mirrorkit_sync_success\{module="fedora"\} 0$/m, how);
+      // Back to normal: no limits, and a run that completes says success.
+      // (set-property --runtime writes its drop-in under system.control.)
+      await node.vm.ssh(`rm -rf ${dropIn} /run/systemd/system.control/mirrorkit-sync-fedora.service.d && systemctl daemon-reload && systemctl reset-failed mirrorkit-sync-fedora.service`);
+      assert.equal(await runSync(), 0, await journal());
+      assert.equal((await status()).result, "success", `after ${how}`);
+    }
   });
 
   it("an emptied upstream is refused and nothing is deleted", async () => {
