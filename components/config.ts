@@ -543,14 +543,55 @@ export function describePath(key: string, path: PropertyKey[]): string {
     .replace(/\.\[/g, "[");
 }
 
+/** Fields whose value is multi-line by nature (a PEM key); every other string is one line. */
+const MULTILINE_FIELDS = new Set(["host.privateKey"]);
+
+/** C0 and C1 controls, DEL, and Unicode's line and paragraph separators. */
+const CONTROL = /[\u0000-\u001f\u007f-\u009f\u2028\u2029]/;
+
+function controlName(c: string): string {
+  const named: Record<string, string> = { "\n": "a newline (\\n)", "\r": "a carriage return (\\r)", "\t": "a tab (\\t)", "\0": "a NUL byte" };
+  return named[c] ?? `the control character U+${c.charCodeAt(0).toString(16).toUpperCase().padStart(4, "0")}`;
+}
+
+/**
+ * Every string of the raw config, wherever it will be rendered (a shell
+ * script, rsyncd.conf, a unit file, JSON, HTML), is refused when it holds a
+ * control character: a newline or carriage return there starts a new line,
+ * i.e. a new command, module or directive. Checked on the raw input, before
+ * the schema, so no field and no preset or stack-reference value escapes it.
+ */
+function controlCharacterProblems(raw: unknown, key: string): { path: string; message: string }[] {
+  const problems: { path: string; message: string }[] = [];
+  const walk = (value: unknown, at: PropertyKey[]) => {
+    if (typeof value === "string") {
+      const c = CONTROL.exec(value)?.[0];
+      const field = at.filter((p) => typeof p === "string").join(".");
+      if (c !== undefined && !MULTILINE_FIELDS.has(field)) {
+        problems.push({ path: describePath(key, at), message: `holds ${controlName(c)}; control characters are not allowed in stack config values` });
+      }
+    } else if (Array.isArray(value)) {
+      value.forEach((v, i) => walk(v, [...at, i]));
+    } else if (typeof value === "object" && value !== null) {
+      for (const [k, v] of Object.entries(value)) {
+        if (CONTROL.test(k)) problems.push({ path: describePath(key, at), message: `a key holds ${controlName(CONTROL.exec(k)![0])}` });
+        walk(v, [...at, k]);
+      }
+    }
+  };
+  walk(raw, []);
+  return problems;
+}
+
 /** Parses raw stack config (as read from Pulumi config) into a NodeConfig. */
 export function parseNodeConfig(raw: unknown, key = "mirrorkit:node"): NodeConfig {
+  const controls = controlCharacterProblems(raw, key);
   const result = NodeConfigSchema.safeParse(raw);
-  if (result.success) return result.data;
-  throw new ConfigError(
-    key,
-    result.error.issues.map((issue) => ({ path: describePath(key, issue.path), message: issue.message })),
-  );
+  if (result.success && controls.length === 0) return result.data;
+  const schemaProblems = result.success ? [] : result.error.issues.map((issue) => ({ path: describePath(key, issue.path), message: issue.message }));
+  // One problem per field: the control character is the one to fix first.
+  const flagged = new Set(controls.map((p) => p.path));
+  throw new ConfigError(key, [...controls, ...schemaProblems.filter((p) => !flagged.has(p.path))]);
 }
 
 const REDACTED = "[secret]";

@@ -84,8 +84,8 @@ describe("stack config", () => {
     ["two syncs into one path", (r) => (r.sync = [{ name: "a", upstream: "rsync://x.org/a/", path: "f" }, { name: "b", upstream: "rsync://x.org/b/", path: "f" }]), "mirrorkit:node.sync[1].path", /already writes/],
     ["duplicate sync name", (r) => (r.sync = [{ name: "a", upstream: "rsync://x.org/a/", path: "a" }, { name: "a", upstream: "rsync://x.org/b/", path: "b" }]), "mirrorkit:node.sync[1].name", /duplicate sync module/],
     ["sync timeout too short", (r) => (r.sync = [{ name: "a", upstream: "rsync://x.org/a/", path: "a", timeoutSeconds: 5 }]), "mirrorkit:node.sync[0].timeoutSeconds", /./],
-    ["schedule with a newline", (r) => (r.sync = [{ name: "a", upstream: "rsync://x.org/a/", path: "a", schedule: "daily\nExecStart=/bin/sh" }]), "mirrorkit:node.sync[0].schedule", /one systemd calendar/],
-    ["post hook with a newline", (r) => (r.sync = [{ name: "a", upstream: "rsync://x.org/a/", path: "a", postHook: "true\nrm -rf /" }]), "mirrorkit:node.sync[0].postHook", /one command line/],
+    ["schedule with a newline", (r) => (r.sync = [{ name: "a", upstream: "rsync://x.org/a/", path: "a", schedule: "daily\nExecStart=/bin/sh" }]), "mirrorkit:node.sync[0].schedule", /a newline/],
+    ["post hook with a newline", (r) => (r.sync = [{ name: "a", upstream: "rsync://x.org/a/", path: "a", postHook: "true\nrm -rf /" }]), "mirrorkit:node.sync[0].postHook", /a newline/],
     ["unknown sync field", (r) => (r.sync = [{ name: "a", upstream: "rsync://x.org/a/", path: "a", delete: false }]), "mirrorkit:node.sync[0]", /unrecognized key/i],
     ["bitflip without paths", (r) => (r.bitflips = [{ name: "f", paths: [], at: "2030-01-01 00:00 UTC" }]), "mirrorkit:node.bitflips[0].paths", /./],
     ["bitflip path absolute", (r) => (r.bitflips = [{ name: "f", paths: ["/srv/mirror/x"], at: "2030-01-01 00:00 UTC" }]), "mirrorkit:node.bitflips[0].paths[0]", /relative to mirrorRoot/],
@@ -97,6 +97,18 @@ describe("stack config", () => {
     ["one device twice", (r) => (r.volumes = [{ name: "a", device: "/dev/vdb", mountPoint: "/srv/mirror" }, { name: "b", device: "/dev/vdb", mountPoint: "/srv/mirror/x" }]), "mirrorkit:node.volumes[1].device", /used by another volume/],
     ["disk need zero", (r) => (r.diskNeedGiB = 0), "mirrorkit:node.diskNeedGiB", /./],
     ["region empty", (r) => (r.region = ""), "mirrorkit:node.region", /./],
+    // Control characters, in every field that reaches a file (the attacker's and hurried operator's cases).
+    ["a newline in mirrorRoot", (r) => (r.mirrorRoot = "/srv/mirror\ntouch /tmp/x"), "mirrorkit:node.mirrorRoot", /a newline \(\\n\); control characters are not allowed/],
+    ["a newline in a public module path", (r) => (r.rsync = { modules: [{ name: "f", path: "f\n[etc]\n    path = /etc" }] }), "mirrorkit:node.rsync.modules[0].path", /a newline/],
+    ["a newline in a private module path", (r) => (r.rsync = { private: { modules: [{ name: "t", path: "t\n[root]" }], hostsAllow: ["192.0.2.1"], users: [{ name: "u", password: "12345678" }] } }), "mirrorkit:node.rsync.private.modules[0].path", /a newline/],
+    ["a carriage return in a sync schedule", (r) => (r.sync = [{ name: "a", upstream: "rsync://x.org/a/", path: "a", schedule: "hourly\rOnCalendar=minutely" }]), "mirrorkit:node.sync[0].schedule", /a carriage return \(\\r\)/],
+    ["a carriage return in an exclude", (r) => (r.sync = [{ name: "a", upstream: "rsync://x.org/a/", path: "a", excludes: ["*.iso\r+ /etc"] }]), "mirrorkit:node.sync[0].excludes[0]", /a carriage return/],
+    ["a carriage return in a bitflip time", (r) => (r.bitflips = [{ name: "f", paths: ["a"], at: "2030-01-01 00:00:00 UTC\rUnit=reboot.target" }]), "mirrorkit:node.bitflips[0].at", /a carriage return/],
+    ["a newline in the report_mirror site", (r) => (r.reportMirror = { site: "Example\n[global]", sitePassword: "s3cret", host: "mirror.example.org", categories: {} }), "mirrorkit:node.reportMirror.site", /a newline/],
+    ["a newline in the report_mirror password", (r) => (r.reportMirror = { site: "Example", sitePassword: "s3cret\nenabled=0", host: "mirror.example.org", categories: {} }), "mirrorkit:node.reportMirror.sitePassword", /a newline/],
+    ["a tab in a tier password", (r) => (r.rsync = { private: { modules: [{ name: "t", path: "t" }], hostsAllow: ["192.0.2.1"], users: [{ name: "u", password: "pass\tword!" }] } }), "mirrorkit:node.rsync.private.users[0].password", /a tab/],
+    ["a C1 control (NEL) in a module comment", (r) => (r.rsync = { modules: [{ name: "f", path: "f", comment: "Fedora\u0085x" }] }), "mirrorkit:node.rsync.modules[0].comment", /U\+0085/],
+    ["a line separator in an upstream URL", (r) => (r.sync = [{ name: "a", upstream: "rsync://x.org/a\u2028/", path: "a" }]), "mirrorkit:node.sync[0].upstream", /U\+2028/],
   ];
 
   for (const [title, mutate, path, message] of invalid) {
@@ -116,6 +128,13 @@ describe("stack config", () => {
       );
     });
   }
+});
+
+describe("stack config: multi-line values", () => {
+  it("accepts a PEM private key, which is multi-line by nature", () => {
+    const node = parseNodeConfig(minimalRawConfig());
+    assert.match(node.host.privateKey ?? "", /\n/);
+  });
 });
 
 describe("distro presets", () => {
