@@ -33,7 +33,7 @@ describe("sync script, run locally", () => {
     /** Pushes that arrive during the run: the first N transfers each rewrite the push mark. */
     pushesDuringRun?: number;
     /** The transfer whose arguments contain `match` runs for real, then exits with `code` (a failure after data arrived). */
-    failTransfer?: { match: string; code: number };
+    failTransfer?: { match: string; code: number; stderr?: string };
     /** A scratch root of its own (for tests that follow one tree across runs). */
     root?: string;
   }
@@ -73,7 +73,7 @@ describe("sync script, run locally", () => {
       "esac",
     ].join("\n");
     const fail = o.failTransfer
-      ? [`case "$*" in *${m.dest}*${o.failTransfer.match}*|*${o.failTransfer.match}*${m.dest}*)`, `  /usr/bin/rsync "$@"; exit ${o.failTransfer.code} ;;`, "esac"].join("\n")
+      ? [`case "$*" in *${m.dest}*${o.failTransfer.match}*|*${o.failTransfer.match}*${m.dest}*)`, `  /usr/bin/rsync "$@"; printf '%b\\n' ${JSON.stringify(o.failTransfer.stderr ?? "")} >&2; exit ${o.failTransfer.code} ;;`, "esac"].join("\n")
       : "";
     fs.writeFileSync(path.join(bin, "rsync"), `#!/bin/sh\necho "$*" >> ${log}\n${playPush}\n${fail}\nexec /usr/bin/rsync "$@"\n`, { mode: 0o755 });
     const r = sh("env", [`PATH=${bin}:/usr/sbin:/usr/bin:/sbin:/bin`, script]);
@@ -207,6 +207,37 @@ describe("sync script, run locally", () => {
       assert.equal(r.code, 0, r.out);
       assert.equal(fs.readFileSync(file, "utf8"), before);
     }
+  });
+
+  it("a failed run's public status gives a classified reason, never rsync's lines or a staged path; raw logs are private", () => {
+    const staged = "releases/next/Everything/x86_64/iso/Fedora-next.iso";
+    const r = runJob("single", {
+      root: path.join(dir, "classified"),
+      failTransfer: { match: "--delete-after", code: 23, stderr: `rsync: [sender] send_files failed to open "${staged}" (in fedora): Permission denied (13)\nrsync: [sender] send_files failed to open "releases/next/a.rpm" (in fedora): Permission denied (13)` },
+    });
+    assert.notEqual(r.code, 0);
+    const status = fs.readFileSync(path.join(r.m.stateDir, "status.json"), "utf8");
+    assert.equal((JSON.parse(status) as Record<string, string>).detail, "I/O errors on 2 files (rsync exit 23)");
+    for (const served of [status, fs.readFileSync(path.join(r.m.statusDir, "fedora.json"), "utf8"), fs.readFileSync(path.join(r.m.statusDir, "index.html"), "utf8")]) {
+      assert.doesNotMatch(served, /releases\/next|send_files|Permission denied/);
+    }
+    for (const raw of ["rsync.err", "rsync.out", "list.err", "check.err"]) {
+      assert.equal((fs.statSync(path.join(r.m.stateDir, raw)).mode & 0o777).toString(8), "640", raw);
+    }
+    assert.match(fs.readFileSync(path.join(r.m.stateDir, "rsync.err"), "utf8"), /send_files failed/, "the raw log keeps rsync's words");
+  });
+
+  it("an unreachable upstream is reported as such, without rsync's message", () => {
+    const root = path.join(dir, "unreachable");
+    const node = nodeConfig({ mirrorRoot: root, sync: [{ name: "fedora", upstream: "rsync://127.0.0.1:1/fedora/", path: "fedora", trace: false }] });
+    const m: SyncModel = { ...syncModel(node, node.sync[0]), stateDir: path.join(root, "state"), metricsFile: path.join(root, "metrics.prom"), statusDir: path.join(root, "status"), excludePath: path.join(root, "excludes"), pushTriggerFile: "" };
+    for (const d of [m.stateDir, m.statusDir, m.dest]) fs.mkdirSync(d, { recursive: true });
+    fs.writeFileSync(m.excludePath, renderSyncExcludes(m));
+    fs.writeFileSync(path.join(root, "sync.sh"), renderSyncScript(m), { mode: 0o755 });
+    const r = sh(path.join(root, "sync.sh"), []);
+    assert.notEqual(r.code, 0);
+    const detail = (JSON.parse(fs.readFileSync(path.join(m.stateDir, "status.json"), "utf8")) as Record<string, string>).detail;
+    assert.equal(detail, "upstream unreachable (rsync exit 10)");
   });
 
   it("a killed run's finished files are reused by the next run, not sent again", () => {
