@@ -1,6 +1,6 @@
 // The Pulumi program: one mirror node from the stack's `mirrorkit:node` config.
 import * as pulumi from "@pulumi/pulumi";
-import { ConfigError, parseNodeConfig, type NodeConfig } from "./components/config";
+import { ConfigError, configWarnings, parseNodeConfig, type NodeConfig } from "./components/config";
 import { downstreamCredentials, downstreamInfo, withUpstreamStack, type DownstreamInfo } from "./components/downstream";
 import { DockerNode } from "./components/docker-node";
 import { MirrorNode } from "./components/mirror-node";
@@ -61,6 +61,7 @@ async function resolveUpstreamStack(raw: Record<string, unknown>, node: NodeConf
 export = async () => {
   const raw = rawConfig();
   const node = await resolveUpstreamStack(raw, parse(raw));
+  for (const warning of configWarnings(node)) void pulumi.log.warn(warning);
   useTemplateOverrides(node.templateDir === undefined ? undefined : `${process.cwd()}/${node.templateDir}`);
   const mirror = node.runtime === "docker" ? new DockerNode(node.name, node) : new MirrorNode(node.name, node);
 

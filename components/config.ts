@@ -323,6 +323,12 @@ const NodeBaseSchema = z
         categories: z.record(z.string().regex(/^[^\]\n]+$/, "a category name"), moduleName),
         /** The report_mirror program (not packaged by Debian: install it, or give its path). */
         command: z.string().regex(/^[^\n]+$/, "one command").default("report_mirror"),
+        /**
+         * The host is registered in MirrorManager as a private mirror: the only
+         * kind whose report_mirror it accepts (public mirrors are crawled).
+         * Without it, `up` and `preview` warn.
+         */
+        registeredPrivate: z.boolean().default(false),
       })
       .strict()
       .optional(),
@@ -615,4 +621,20 @@ export function redactSecrets(node: NodeConfig): NodeConfig {
     distro: node.distro && { ...node.distro, password: node.distro.password === undefined ? undefined : REDACTED },
     reportMirror: node.reportMirror && { ...node.reportMirror, sitePassword: REDACTED },
   };
+}
+
+/**
+ * What a valid config may still get wrong, said as warnings (the config is
+ * accepted; the operator decides).
+ */
+export function configWarnings(node: NodeConfig): string[] {
+  const warnings: string[] = [];
+  if (node.reportMirror && !node.reportMirror.registeredPrivate) {
+    warnings.push(
+      "reportMirror: MirrorManager accepts report_mirror only from mirrors registered as private; this node serves the public " +
+        "(HTTP" + (node.rsync.modules.length > 0 ? " and rsync" : "") + "), and a public mirror is found by MirrorManager's crawler instead. " +
+        "Remove reportMirror, or set reportMirror.registeredPrivate: true if the host is registered as private.",
+    );
+  }
+  return warnings;
 }

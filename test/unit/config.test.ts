@@ -1,6 +1,6 @@
 import { describe, it } from "node:test";
 import assert from "node:assert/strict";
-import { ConfigError, parseNodeConfig } from "../../components/config";
+import { ConfigError, configWarnings, parseNodeConfig } from "../../components/config";
 import { minimalRawConfig } from "../lib/fixtures";
 
 describe("stack config", () => {
@@ -206,6 +206,15 @@ describe("report_mirror", () => {
       reportMirror: rm,
     });
     assert.equal(node.sync[0].postHook, "/usr/local/bin/my-report");
+  });
+
+  it("warns that MirrorManager takes report_mirror from private mirrors only, unless the host is registered as one", () => {
+    const base = { ...minimalRawConfig(), rsync: { modules: [{ name: "fedora", path: "fedora" }] }, sync: [{ name: "fedora", upstream: "rsync://t0.example.org/fedora/", path: "fedora" }] };
+    const [warning, ...more] = configWarnings(parseNodeConfig({ ...base, reportMirror: { ...rm, categories: { "Fedora Linux": "fedora" } } }));
+    assert.match(warning, /^reportMirror: MirrorManager accepts report_mirror only from mirrors registered as private; this node serves the public \(HTTP and rsync\)/);
+    assert.deepEqual(more, []);
+    assert.deepEqual(configWarnings(parseNodeConfig({ ...base, reportMirror: { ...rm, categories: { "Fedora Linux": "fedora" }, registeredPrivate: true } })), []);
+    assert.deepEqual(configWarnings(parseNodeConfig(base)), [], "no reportMirror, no warning");
   });
 
   it("rejects a category whose job does not exist, naming it", () => {
