@@ -21,6 +21,31 @@ const matrix: [string, Record<string, unknown>, string?][] = [
   ["one IPv4 and one IPv6 address", { listenAddresses: ["127.0.0.1", "::1"] }],
 ];
 
+/** Serves `root` with the kit's nginx config (real nginx, loopback, workers as nobody). */
+async function serveTree(dir: string, root: string) {
+  fs.chmodSync(dir, 0o755);
+  const port = await freePort("127.0.0.1");
+  const m = { ...model({ httpPort: port, listenAddresses: ["127.0.0.1", "::1"] }, root), listingFilterPath: path.join(dir, "listing-filter.js") };
+  for (const f of webSupportFiles(m)) fs.writeFileSync(f.path, f.content);
+  const conf = path.join(dir, "nginx.conf");
+  // Run as root, nginx's workers take the unprivileged "nobody".
+  fs.writeFileSync(conf, renderNginxConf(m));
+  fs.mkdirSync(`/run/${runtimeDirName(m.unitName)}`, { recursive: true });
+  fs.mkdirSync(`/var/log/${runtimeDirName(m.unitName)}`, { recursive: true });
+  const nginx = spawn("nginx", ["-c", conf, "-e", "stderr", "-g", "daemon off;"], { stdio: "ignore" });
+  return { port, nginx };
+}
+
+/** A directory listing, once nginx answers (bounded: 5 s). */
+async function firstListing(port: number, urlPath: string): Promise<string> {
+  let listing = "";
+  for (let i = 0; i < 50 && listing === ""; i++) {
+    listing = await fetch(`http://127.0.0.1:${port}${urlPath}`).then((r) => r.text(), () => "");
+    if (listing === "") await new Promise((r) => setTimeout(r, 100));
+  }
+  return listing;
+}
+
 describe("nginx rendering", () => {
   for (const [title, web, root] of matrix) {
     it(`passes nginx -t: ${title}`, () => {
@@ -88,22 +113,9 @@ describe("nginx rendering", () => {
     fs.chmodSync(path.join(root, "releases", "private.txt"), 0o640);
     // Staged, as the sync leaves it: 0750, a group the server is not in.
     fs.chmodSync(path.join(root, "releases", "42"), 0o750);
-    fs.chmodSync(dir, 0o755);
-    const port = await freePort("127.0.0.1");
-    const m = { ...model({ httpPort: port, listenAddresses: ["127.0.0.1", "::1"] }, root), listingFilterPath: path.join(dir, "listing-filter.js") };
-    for (const f of webSupportFiles(m)) fs.writeFileSync(f.path, f.content);
-    const conf = path.join(dir, "nginx.conf");
-    // Run as root, nginx's workers take the unprivileged "nobody".
-    fs.writeFileSync(conf, renderNginxConf(m));
-    fs.mkdirSync(`/run/${runtimeDirName(m.unitName)}`, { recursive: true });
-    fs.mkdirSync(`/var/log/${runtimeDirName(m.unitName)}`, { recursive: true });
-    const nginx = spawn("nginx", ["-c", conf, "-e", "stderr", "-g", "daemon off;"], { stdio: "ignore" });
+    const { port, nginx } = await serveTree(dir, root);
     try {
-      let listing = "";
-      for (let i = 0; i < 50 && listing === ""; i++) {
-        listing = await fetch(`http://127.0.0.1:${port}/releases/`).then((r) => r.text(), () => "");
-        if (listing === "") await new Promise((r) => setTimeout(r, 100));
-      }
+      const listing = await firstListing(port, "/releases/");
       assert.match(listing, /<a href="41\/">41\/<\/a>/);
       assert.match(listing, /<a href="a%20b%26c\.txt">/, "names needing escapes stay");
       assert.doesNotMatch(listing, /href="42\//, "the staged directory's name is gone");
@@ -128,6 +140,41 @@ describe("nginx rendering", () => {
         if (status === 200) await new Promise((r) => setTimeout(r, 250));
       }
       assert.equal(status, 403, "refused again within 20 s");
+    } finally {
+      nginx.kill();
+    }
+  });
+
+  it("listings never show a staged name and never break, whatever the bytes of a name (real nginx)", async () => {
+    const dir = tmpDir("nginx-odd-names");
+    const root = path.join(dir, "tree");
+    const releases = path.join(root, "releases");
+    fs.mkdirSync(path.join(releases, "41"), { recursive: true });
+    fs.writeFileSync(path.join(releases, "41", "README"), "released\n");
+    const at = (name: string | Buffer) => (typeof name === "string" ? path.join(releases, name) : Buffer.concat([Buffer.from(`${releases}/`), name]));
+    // Staged (0750, a group the server is not in), with names that break line-by-line filtering or decoding.
+    const staged: (string | Buffer)[] = [
+      "next\nLEAK-after-newline",
+      "rc\rLEAK-after-cr",
+      "tab\tLEAK\u0001ctl",
+      Buffer.from([0x4c, 0x45, 0x41, 0x4b, 0x2d, 0xff, 0xfe, 0x2d, 0x62, 0x61, 0x64]),
+      `LEAK-long-${"x".repeat(200)}`,
+    ];
+    for (const name of staged) {
+      fs.mkdirSync(at(name));
+      fs.chmodSync(at(name), 0o750);
+    }
+    // Released (readable), with odd names too: listed, and nothing breaks around them.
+    fs.mkdirSync(path.join(releases, "ok\nsecond-line"));
+    fs.writeFileSync(at(Buffer.from([0x72, 0x65, 0x6c, 0xe9, 0x2e, 0x74, 0x78, 0x74])), "latin-1 name\n");
+    const { port, nginx } = await serveTree(dir, root);
+    try {
+      const res = await firstListing(port, "/releases/");
+      assert.match(res, /<a href="41\/">41\/<\/a>/, "the listing is whole");
+      assert.match(res, /<\/pre>[\s\S]*<\/html>/, "to its end");
+      assert.doesNotMatch(res, /LEAK/, "no part of a staged name shows");
+      assert.match(res, /href="ok%0Asecond-line\/"/, "a readable odd name stays listed");
+      assert.match(res, /href="rel%E9\.txt"/i, "so does a readable name that is not UTF-8");
     } finally {
       nginx.kill();
     }
