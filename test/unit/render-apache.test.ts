@@ -3,6 +3,8 @@ import { describe, it } from "node:test";
 import assert from "node:assert/strict";
 import * as fs from "node:fs";
 import * as path from "node:path";
+import { spawn } from "node:child_process";
+import { freePort } from "../../vm/vm";
 import { renderApacheConf, renderApacheUnit } from "../../components/render/apache";
 import { runtimeDirName, webModel } from "../../components/render/nginx";
 import { nodeConfig } from "../lib/fixtures";
@@ -56,6 +58,46 @@ describe("Apache rendering", () => {
     const text = fs.readFileSync(unit, "utf8");
     assert.match(text, /^User=mirror-http$/m);
     assert.match(text, /^ExecStart=\/usr\/sbin\/apache2 -f \/etc\/mirrorkit\/apache\/httpd\.conf -DFOREGROUND$/m);
+  });
+
+  it("listings never show a staged name and never break, whatever the bytes of a name (real Apache)", async () => {
+    const dir = tmpDir("apache-odd-names");
+    fs.chmodSync(dir, 0o755);
+    const releases = path.join(dir, "tree", "releases");
+    fs.mkdirSync(path.join(releases, "41"), { recursive: true });
+    fs.writeFileSync(path.join(releases, "41", "README"), "released\n");
+    const at = (name: string | Buffer) => (typeof name === "string" ? path.join(releases, name) : Buffer.concat([Buffer.from(`${releases}/`), name]));
+    for (const name of ["next\nLEAK-after-newline", "rc\rLEAK-after-cr", Buffer.from([0x4c, 0x45, 0x41, 0x4b, 0xff, 0xfe]), `LEAK-long-${"x".repeat(200)}`]) {
+      fs.mkdirSync(at(name));
+      fs.chmodSync(at(name), 0o750);
+    }
+    fs.mkdirSync(path.join(releases, "ok\nsecond-line"));
+    fs.writeFileSync(at(Buffer.from([0x72, 0x65, 0x6c, 0xe9, 0x2e, 0x74, 0x78, 0x74])), "latin-1 name\n");
+    const port = await freePort("127.0.0.1");
+    const m = webModel(nodeConfig({ web: { server: "apache", httpPort: port, listenAddresses: ["127.0.0.1"] }, mirrorRoot: path.join(dir, "tree") }));
+    const conf = path.join(dir, "httpd.conf");
+    fs.writeFileSync(conf, renderApacheConf({ ...m, configPath: conf }));
+    // As on a node, the whole server runs as an unprivileged account (here nobody).
+    const rt = runtimeDirName(m.unitName);
+    for (const d of [`/run/${rt}`, `/var/log/${rt}`]) {
+      fs.mkdirSync(d, { recursive: true });
+      sh("chown", ["-R", "nobody:nogroup", d]);
+    }
+    const apache = spawn("runuser", ["-u", "nobody", "--", "apache2", "-f", conf, "-DFOREGROUND"], { stdio: "ignore" });
+    try {
+      let listing = "";
+      for (let i = 0; i < 50 && listing === ""; i++) {
+        listing = await fetch(`http://127.0.0.1:${port}/releases/`).then((r) => r.text(), () => "");
+        if (listing === "") await new Promise((r) => setTimeout(r, 100));
+      }
+      assert.match(listing, /<a href="41\/">41\/<\/a>/, "the listing is whole");
+      assert.match(listing, /<\/pre>\s*<\/body><\/html>/, "to its end");
+      assert.doesNotMatch(listing, /LEAK/, "no part of a staged name shows");
+      assert.match(listing, /href="ok%0asecond-line\/"/i, "a readable odd name stays listed");
+      assert.match(listing, /href="rel%e9\.txt"/i, "so does a readable name that is not UTF-8");
+    } finally {
+      apache.kill();
+    }
   });
 
   it("carries the same rules as the nginx config", () => {
