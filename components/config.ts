@@ -202,6 +202,13 @@ export const SyncModuleSchema = z
     stages: z.enum(["single", "debian", "rpm"]).default("single"),
     /** Write a Debian-format trace file (project/trace/<host>) into the tree after each success. */
     trace: z.boolean().default(true),
+    /**
+     * While upstream shows Archive-Update-in-Progress-* (ftpsync's marker of
+     * an update under way), wait this long before looking again (ftpsync's UIPSLEEP) ...
+     */
+    upstreamBusyWaitSeconds: z.number().int().min(1).max(7200).default(1200),
+    /** ... this many times (UIPRETRIES); then the run is deferred to the next one. */
+    upstreamBusyRetries: z.number().int().min(0).max(10).default(3),
   })
   .strict()
   .refine((m) => (m.user === undefined) === (m.password === undefined), {

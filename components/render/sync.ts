@@ -51,7 +51,12 @@ export const DEFAULT_SCHEDULE: Record<1 | 2, string> = { 1: "*:0/15", 2: "*:05" 
 const RANDOM_DELAY: Record<1 | 2, number> = { 1: 60, 2: 300 };
 
 /** rsync's own temp dirs are never copied from upstream. */
-export const ALWAYS_EXCLUDED = [".~tmp~/"];
+export const ALWAYS_EXCLUDED = [
+  ".~tmp~/",
+  // Upstream's "update under way" marker is not copied, and this node's own
+  // (a trace job writes one while it syncs) is not deleted by the transfer.
+  "/Archive-Update-in-Progress-*",
+];
 
 export interface SyncModel {
   job: SyncModuleConfig;
@@ -148,6 +153,8 @@ export function renderSyncScript(m: SyncModel): string {
     retryDelaySeconds: m.job.retryDelaySeconds,
     maxDelete: m.job.maxDelete,
     trace: m.job.trace,
+    busyWaitSeconds: m.job.upstreamBusyWaitSeconds,
+    busyRetries: m.job.upstreamBusyRetries,
     kitVersion: KIT_VERSION,
     excludeFileQ: sq(m.excludePath),
     postHook: m.job.postHook ?? "",

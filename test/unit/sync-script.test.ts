@@ -36,15 +36,17 @@ describe("sync script, run locally", () => {
     failTransfer?: { match: string; code: number; stderr?: string };
     /** A scratch root of its own (for tests that follow one tree across runs). */
     root?: string;
+    /** Other job fields (trace, upstreamBusy*). */
+    job?: Record<string, unknown>;
   }
 
   /** Renders a job's script into the scratch dir, with a logging `rsync` first on PATH. */
-  function runJob(stages: "single" | "rpm", o: JobOptions = {}): { code: number; out: string; calls: string[]; m: SyncModel } {
+  function runJob(stages: "single" | "rpm" | "debian", o: JobOptions = {}): { code: number; out: string; calls: string[]; m: SyncModel } {
     const pushes = o.pushesDuringRun;
     const root = o.root ?? path.join(dir, `${stages}-${o.checkFile ?? "nocheck"}-${o.postHook ? "hook" : "nohook"}-${pushes ?? "nopush"}`);
     const node = nodeConfig({
       mirrorRoot: root,
-      sync: [{ name: "fedora", upstream: `rsync://127.0.0.1:${upstream.port}/fedora/`, path: "fedora", stages, schedule: "*:0/20", trace: false, ...(o.checkFile ? { checkFile: o.checkFile } : {}), ...(o.postHook ? { postHook: o.postHook } : {}) }],
+      sync: [{ name: "fedora", upstream: `rsync://127.0.0.1:${upstream.port}/fedora/`, path: "fedora", stages, schedule: "*:0/20", trace: false, ...(o.checkFile ? { checkFile: o.checkFile } : {}), ...(o.postHook ? { postHook: o.postHook } : {}), ...o.job }],
     });
     const base = syncModel(node, node.sync[0]);
     const m: SyncModel = {
@@ -75,7 +77,9 @@ describe("sync script, run locally", () => {
     const fail = o.failTransfer
       ? [`case "$*" in *${m.dest}*${o.failTransfer.match}*|*${o.failTransfer.match}*${m.dest}*)`, `  /usr/bin/rsync "$@"; printf '%b\\n' ${JSON.stringify(o.failTransfer.stderr ?? "")} >&2; exit ${o.failTransfer.code} ;;`, "esac"].join("\n")
       : "";
-    fs.writeFileSync(path.join(bin, "rsync"), `#!/bin/sh\necho "$*" >> ${log}\n${playPush}\n${fail}\nexec /usr/bin/rsync "$@"\n`, { mode: 0o755 });
+    // It also notes, at each transfer, the in-progress markers in the destination.
+    const markers = `case "$*" in *${m.dest}*) ls -A ${m.dest} | grep Archive-Update-in-Progress- >> ${path.join(root, "markers-seen")};; esac`;
+    fs.writeFileSync(path.join(bin, "rsync"), `#!/bin/sh\necho "$*" >> ${log}\n${markers}\n${playPush}\n${fail}\nexec /usr/bin/rsync "$@"\n`, { mode: 0o755 });
     const r = sh("env", [`PATH=${bin}:/usr/sbin:/usr/bin:/sbin:/bin`, script]);
     const calls = fs.readFileSync(log, "utf8").trim().split("\n").filter((c) => c.includes(m.dest));
     return { ...r, calls, m };
@@ -258,6 +262,59 @@ describe("sync script, run locally", () => {
       assert.ok(status.bytesReceived < 256 << 10, `the 4 MiB file was not sent again (${status.bytesReceived} bytes received)`);
     } finally {
       fs.rmSync(path.join(upstream.root, big));
+    }
+  });
+
+  it("holds off while upstream shows Archive-Update-in-Progress-*, a bounded number of times, then defers", () => {
+    const marker = path.join(upstream.root, "Archive-Update-in-Progress-tier0.example.org");
+    fs.writeFileSync(marker, "");
+    const root = path.join(dir, "busy");
+    try {
+      const r = runJob("single", { root, job: { upstreamBusyRetries: 2, upstreamBusyWaitSeconds: 1 } });
+      assert.equal(r.code, 0, r.out);
+      assert.equal(r.out.match(/upstream archive update in progress; looking again in 1s/g)?.length, 2, r.out);
+      assert.deepEqual(r.calls, [], "nothing transferred");
+      const status = JSON.parse(fs.readFileSync(path.join(r.m.stateDir, "status.json"), "utf8")) as Record<string, string>;
+      assert.equal(status.result, "deferred");
+      assert.match(status.detail, /upstream is being updated \(Archive-Update-in-Progress\); deferred/);
+      assert.match(fs.readFileSync(r.m.metricsFile, "utf8"), /^mirrorkit_sync_success\{module="fedora"\} 0$/m, "deferred is not fresh");
+    } finally {
+      fs.rmSync(marker);
+    }
+    const after = runJob("single", { root, job: { upstreamBusyRetries: 2, upstreamBusyWaitSeconds: 1 } });
+    assert.equal(after.code, 0, after.out);
+    assert.equal(JSON.parse(fs.readFileSync(path.join(after.m.stateDir, "status.json"), "utf8")).result, "success");
+    assert.ok(!fs.existsSync(path.join(after.m.dest, "Archive-Update-in-Progress-tier0.example.org")));
+  });
+
+  it("a Debian-layout job marks its own update in progress, writes an ftpsync-style trace and _traces, and leaves upstream's files as they are", () => {
+    const traceDir = path.join(upstream.root, "project/trace");
+    fs.mkdirSync(traceDir, { recursive: true });
+    fs.writeFileSync(path.join(traceDir, "master"), "Mon Nov 24 06:00:00 UTC 2026\nArchive serial: 2026112401\n");
+    try {
+      const root = path.join(dir, "trace");
+      const r = runJob("debian", { root, checkFile: "lastupdate", job: { trace: true } });
+      assert.equal(r.code, 0, r.out);
+      const host = sh("sh", ["-c", "hostname -f 2>/dev/null || hostname"]).out.trim();
+      const seen = fs.readFileSync(path.join(root, "markers-seen"), "utf8").trim().split("\n");
+      assert.deepEqual([...new Set(seen)], [`Archive-Update-in-Progress-${host}`], "the marker stood during both stages");
+      assert.ok(!fs.existsSync(path.join(r.m.dest, `Archive-Update-in-Progress-${host}`)), "and is gone after the run");
+      const trace = fs.readFileSync(path.join(r.m.dest, "project/trace", host), "utf8");
+      for (const field of [/^Date: /m, /^Date-Started: /m, /^Archive serial: 2026112401$/m, /^Creator: mirrorkit /m, /^Running on host: /m, /^Upstream-mirror: rsync:\/\//m, /^Total bytes received in rsync: \d+$/m]) {
+        assert.match(trace, field);
+      }
+      assert.deepEqual(fs.readFileSync(path.join(r.m.dest, "project/trace/_traces"), "utf8").trim().split("\n"), [host, "master"].sort());
+      // The distribution's own freshness files reach the tree unchanged.
+      for (const f of ["lastupdate", "project/trace/master"]) {
+        assert.equal(fs.readFileSync(path.join(r.m.dest, f), "utf8"), fs.readFileSync(path.join(upstream.root, f), "utf8"), f);
+      }
+      // A later run keeps this node's trace list (upstream has none: it is not deleted).
+      upstream.touchLastupdate();
+      const again = runJob("debian", { root, checkFile: "lastupdate", job: { trace: true } });
+      assert.equal(again.code, 0, again.out);
+      assert.ok(fs.existsSync(path.join(r.m.dest, "project/trace/_traces")));
+    } finally {
+      fs.rmSync(path.join(upstream.root, "project"), { recursive: true });
     }
   });
 
