@@ -7,16 +7,28 @@ import { PRESETS, PRESET_NAMES } from "./presets";
 const name = z
   .string()
   .regex(/^[a-z_][a-z0-9_-]{0,31}$/, "a POSIX account name (lower case, digits, _ or -, at most 32)");
+/**
+ * The characters a path segment may hold. Paths land in shell scripts, unit
+ * files, rsyncd.conf and web server configs: no space, quote, '$', '%' (a
+ * systemd specifier), ';', '{', '#' or other character any of them reads.
+ */
+const SEGMENT = "[A-Za-z0-9._+~@,=-]+";
+const PATH_CHARS_MESSAGE = "letters, digits and . _ + ~ @ , = - between slashes";
 const absolutePath = z
   .string()
-  .regex(/^\/[^\0]*$/, "an absolute path")
+  .regex(/^\//, "an absolute path")
+  .regex(new RegExp(`^(/${SEGMENT})*/?$`), PATH_CHARS_MESSAGE)
   .refine((p) => !p.split("/").includes(".."), "a path without '..'");
+/** rsync://host[:port]/module[/path]/: a host name, IPv4 or [IPv6] address, and path segments. */
+const rsyncUrl = z
+  .string()
+  .regex(new RegExp(`^rsync://([A-Za-z0-9.-]+|\\[[0-9A-Fa-f:.]+\\])(:\\d{1,5})?/(${SEGMENT}/)*(${SEGMENT})?$`), "an rsync:// URL (rsync://host[:port]/module/path/), in the path only letters, digits and . _ + ~ @ , = -");
 const port = z.number().int().min(1).max(65535);
 
 export const HostSchema = z
   .object({
     /** Address the engine connects to over SSH. */
-    address: z.string().min(1),
+    address: z.string().regex(/^[A-Za-z0-9.:-]+$/, "a host name or address"),
     port: port.default(22),
     user: z.string().min(1).default("root"),
     /** Path of the SSH private key, read when the program runs. */
@@ -76,11 +88,12 @@ export const PushSchema = z
 
 const relativePath = z
   .string()
-  .regex(/^[^/\0][^\0]*$/, "a path relative to mirrorRoot")
+  .regex(/^[^/]/, "a path relative to mirrorRoot")
+  .regex(new RegExp(`^${SEGMENT}(/${SEGMENT})*/?$`), PATH_CHARS_MESSAGE)
   .refine((p) => !p.split("/").includes(".."), "a path without '..'");
 const moduleName = z.string().regex(/^[A-Za-z0-9][A-Za-z0-9._-]{0,63}$/, "letters, digits, '.', '_' or '-'");
 /** systemd OnCalendar= expression; checked on the host with systemd-analyze calendar. */
-const calendar = z.string().min(1).regex(/^[^\n;]+$/, "one systemd calendar expression");
+const calendar = z.string().min(1).regex(/^[A-Za-z0-9*:,./~ +-]+$/, "one systemd calendar expression (letters, digits, space and * : , . / ~ + -)");
 
 export const VolumeSchema = z
   .object({
@@ -167,7 +180,7 @@ export const SyncModuleSchema = z
     /** Key naming the job's unit, script and resources. */
     name: moduleName,
     /** rsync URL of the upstream module, e.g. rsync://tier1.example.org/fedora/. */
-    upstream: z.string().regex(/^rsync:\/\/[^\s/]+(:\d+)?\/[^\s]*$/, "an rsync:// URL"),
+    upstream: rsyncUrl,
     /** Destination directory, relative to mirrorRoot. */
     path: relativePath,
     /** OnCalendar= schedule; default by tier (1: every 15 min, 2: hourly). */
@@ -178,7 +191,7 @@ export const SyncModuleSchema = z
     /** Upstream file whose change means new content (e.g. "lastupdate"); rsync runs only then. */
     checkFile: relativePath.optional(),
     /** Credentials for a private upstream module. */
-    user: z.string().min(1).optional(),
+    user: z.string().regex(/^[A-Za-z0-9._-]{1,64}$/, "an rsync user name (letters, digits, . _ -)").optional(),
     password: z.string().min(1).optional(),
     /** A command run as the mirror account after a successful sync (e.g. report_mirror). */
     postHook: z.string().regex(/^[^\n]+$/, "one command line").optional(),
@@ -277,12 +290,12 @@ const NodeBaseSchema = z
          * The upstream rsync server: rsync://host[:port] (tier 0 for a tier 1, a tier 1 for a
          * tier 2). Filled from `upstreamStack` when that is set.
          */
-        upstream: z.string().regex(/^rsync:\/\/[^\s/@]+\/?$/, "rsync://host[:port], without a module").optional(),
+        upstream: z.string().regex(/^rsync:\/\/([A-Za-z0-9.-]+|\[[0-9A-Fa-f:.]+\])(:\d{1,5})?\/?$/, "rsync://host[:port], without a module").optional(),
         /** Appended to the preset's module names, e.g. "-tier" for a tier 1's private modules. */
         moduleSuffix: z.string().regex(/^[A-Za-z0-9._-]*$/, "letters, digits, '.', '_' or '-'").default(""),
         /** Per preset module, the upstream module to sync it from (e.g. a tier 1's private module). */
         upstreamModules: z.record(moduleName, moduleName).default({}),
-        user: z.string().min(1).optional(),
+        user: z.string().regex(/^[A-Za-z0-9._-]{1,64}$/, "an rsync user name (letters, digits, . _ -)").optional(),
         password: z.string().min(1).optional(),
         /** The preset's sync jobs' OnCalendar= schedule; default the preset's, by tier. */
         schedule: calendar.optional(),

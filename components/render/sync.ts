@@ -131,7 +131,15 @@ export function renderSyncScript(m: SyncModel): string {
     destQ: sq(m.dest),
     unitName: m.unitName,
     user: m.user,
-    stateDir: m.stateDir,
+    stateDirQ: sq(m.stateDir),
+    statusDirQ: sq(m.statusDir),
+    nameQ: sq(m.job.name),
+    upstreamShownQ: sq(upstreamUrl(m.job)),
+    nameJsonQ: sq(JSON.stringify(m.job.name)),
+    upstreamJsonQ: sq(JSON.stringify(upstreamUrl(m.job))),
+    nameHtmlQ: sq(escapeHtml(m.job.name)),
+    upstreamHtmlQ: sq(escapeHtml(upstreamUrl(m.job))),
+    nameLabelQ: sq(prometheusLabel(m.job.name)),
     authArgs: sq(auth),
     checkFile: m.job.checkFile ?? "",
     checkFileQ: sq(m.job.checkFile ?? ""),
@@ -160,6 +168,16 @@ export function renderSyncScript(m: SyncModel): string {
     postHook: m.job.postHook ?? "",
     postHookQ: sq(m.job.postHook ?? ""),
   });
+}
+
+/** Text for HTML element content or an attribute value. */
+export function escapeHtml(text: string): string {
+  return text.replace(/[&<>"']/g, (c) => `&#${c.charCodeAt(0)};`);
+}
+
+/** A Prometheus label value, quoted (text format: backslash, quote and newline escaped). */
+export function prometheusLabel(value: string): string {
+  return `"${value.replace(/\\/g, "\\\\").replace(/"/g, '\\"').replace(/\n/g, "\\n")}"`;
 }
 
 export function renderSyncExcludes(m: SyncModel): string {
