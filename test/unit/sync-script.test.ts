@@ -80,6 +80,11 @@ describe("sync script, run locally", () => {
     // It also notes, at each transfer, the in-progress markers in the destination.
     const markers = `case "$*" in *${m.dest}*) ls -A ${m.dest} | grep Archive-Update-in-Progress- >> ${path.join(root, "markers-seen")};; esac`;
     fs.writeFileSync(path.join(bin, "rsync"), `#!/bin/sh\necho "$*" >> ${log}\n${markers}\n${playPush}\n${fail}\nexec /usr/bin/rsync "$@"\n`, { mode: 0o755 });
+    // Tree walks are noted too: a no-change run must not walk the tree.
+    for (const walker of ["du", "find"]) {
+      fs.writeFileSync(path.join(bin, walker), `#!/bin/sh\necho "${walker} $*" >> ${path.join(root, "walks")}\nexec /usr/bin/${walker} "$@"\n`, { mode: 0o755 });
+    }
+    fs.rmSync(path.join(root, "walks"), { force: true });
     const r = sh("env", [`PATH=${bin}:/usr/sbin:/usr/bin:/sbin:/bin`, script]);
     const calls = fs.readFileSync(log, "utf8").trim().split("\n").filter((c) => c.includes(m.dest));
     return { ...r, calls, m };
@@ -129,6 +134,20 @@ describe("sync script, run locally", () => {
     assert.equal(s.result, "unchanged");
     assert.equal(s.upstreamStamp, stamp);
     assert.equal(s.localStamp, stamp);
+  });
+
+  it("a no-change run walks no tree; a changing run measures the size once", () => {
+    const root = path.join(dir, "walks");
+    const first = runJob("single", { root, checkFile: "lastupdate" });
+    assert.equal(first.code, 0, first.out);
+    const walks = () => (fs.existsSync(path.join(root, "walks")) ? fs.readFileSync(path.join(root, "walks"), "utf8").trim().split("\n") : []);
+    assert.equal(walks().filter((w) => w.startsWith("du ")).length, 1, walks().join("\n"));
+    const size = (JSON.parse(fs.readFileSync(path.join(first.m.stateDir, "status.json"), "utf8")) as Record<string, number>).sizeBytes;
+    assert.ok(size > 0);
+    const again = runJob("single", { root, checkFile: "lastupdate" });
+    assert.match(again.out, /no sync needed/);
+    assert.deepEqual(walks(), [], "no du, no find");
+    assert.equal((JSON.parse(fs.readFileSync(path.join(first.m.stateDir, "status.json"), "utf8")) as Record<string, number>).sizeBytes, size, "the size is still reported");
   });
 
   it("the post-sync hook runs after a successful transfer, not when upstream is unchanged", () => {
