@@ -10,9 +10,12 @@
 //   B3 full sync: the kit's sync job vs plain rsync with the same flags.
 //   B4 serving: the kit's nginx and Apache configs vs Debian's stock ones.
 //   B5 scale: `pulumi preview` of nodes with 1, 10 and 100 modules.
+//   B7 resume: a first sync killed half-way, then resumed: bytes received
+//      over bytes still missing, the kit vs purging rsync's temp dirs first.
 //
 // Options: --only B2,B4 to run some; --runs N repetitions (default 3).
 import { execFileSync, spawn, spawnSync } from "node:child_process";
+import * as crypto from "node:crypto";
 import * as fs from "node:fs";
 import * as net from "node:net";
 import * as os from "node:os";
@@ -169,6 +172,87 @@ async function benchSync() {
     proxy.close();
     daemon.kill();
     fs.rmSync(root, { recursive: true, force: true });
+  }
+}
+
+// ---------------------------------------------------------------- B7
+/** Bytes of the upstream files that the destination holds whole, in place or waiting in a .~tmp~ directory. */
+function bytesHeld(upstream: string, dest: string): number {
+  let held = 0;
+  for (const name of fs.readdirSync(upstream)) {
+    const want = fs.readFileSync(path.join(upstream, name));
+    for (const at of [path.join(dest, name), path.join(dest, ".~tmp~", name)]) {
+      if (fs.existsSync(at) && fs.readFileSync(at).equals(want)) {
+        held += want.length;
+        break;
+      }
+    }
+  }
+  return held;
+}
+
+/** Runs `sh script` in its own process group and SIGKILLs the group once `enough()` holds (bounded: 120 s). */
+async function killHalfWay(script: string, enough: () => boolean): Promise<void> {
+  const child = spawn("sh", [script], { stdio: "ignore", detached: true });
+  const deadline = Date.now() + 120_000;
+  while (!enough() && child.exitCode === null && Date.now() < deadline) await new Promise((r) => setTimeout(r, 100));
+  if (child.exitCode !== null) throw new Error("B7: the first sync ended before it could be killed half-way");
+  process.kill(-child.pid!, "SIGKILL");
+  await new Promise((r) => child.once("exit", r));
+}
+
+/**
+ * B7: a first sync killed half-way, then run again: the bytes the second run
+ * receives, over the bytes still missing when the first was killed. The kit
+ * keeps the killed run's finished files (--delay-updates' .~tmp~) as basis
+ * files; "plain" is what the kit did before, purging .~tmp~ first.
+ */
+async function benchResume() {
+  const files = 32;
+  const upstream = tmp("resume-upstream");
+  for (let i = 0; i < files; i++) fs.writeFileSync(path.join(upstream, `image-${i}.bin`), crypto.randomBytes(1 << 20));
+  fs.writeFileSync(path.join(upstream, "lastupdate"), "1700000000\n");
+  const total = fs.readdirSync(upstream).reduce((sum, f) => sum + fs.statSync(path.join(upstream, f)).size, 0);
+  const daemonPort = 28874;
+  const daemon = startRsyncd(upstream, daemonPort, path.join(tmp("log"), "rsyncd.log"));
+  try {
+    const node = parseNodeConfig({
+      name: "bench",
+      host: { address: "127.0.0.1", privateKey: "unused" },
+      // 8 MiB/s: the first run takes about 4 s, killed at half.
+      sync: [{ name: "tree", upstream: `rsync://127.0.0.1:${daemonPort}/tree/`, path: "tree", trace: false, bandwidthLimitKiB: 8192 }],
+    });
+    const ratios = { kit: [] as number[], plain: [] as number[] };
+    for (let r = 0; r < RUNS; r++) {
+      for (const which of ["kit", "plain"] as const) {
+        const dest = tmp(`resume-${which}`);
+        const state = tmp("state");
+        const m = { ...syncModel(node, node.sync[0]), dest, stateDir: state, metricsFile: path.join(state, "m.prom"), statusDir: path.join(state, "status"), excludePath: path.join(state, "excludes") };
+        fs.mkdirSync(m.statusDir);
+        fs.writeFileSync(m.excludePath, renderSyncExcludes(m));
+        const script = path.join(state, "sync.sh");
+        fs.writeFileSync(script, renderSyncScript(m));
+        await killHalfWay(script, () => bytesHeld(upstream, dest) >= total / 2);
+        const missing = total - bytesHeld(upstream, dest);
+        let received: number;
+        let log = "";
+        if (which === "kit") {
+          log = await runAsync("sh", [script]);
+          received = (JSON.parse(fs.readFileSync(path.join(state, "status.json"), "utf8")) as { bytesReceived: number }).bytesReceived;
+        } else {
+          execFileSync("sh", ["-c", `find '${dest}' -depth -type d -name .~tmp~ -exec rm -rf {} +`]);
+          const out = await runAsync("rsync", ["-rtlpH", "--safe-links", "--numeric-ids", "--delete-after", "--delay-updates", "--stats", `rsync://127.0.0.1:${daemonPort}/tree/`, `${dest}/`]);
+          received = Number(/^Total bytes received: ([\d,]+)/m.exec(out)?.[1].replace(/,/g, "") ?? NaN);
+        }
+        if (bytesHeld(upstream, dest) !== total) throw new Error(`B7: the ${which} resume did not complete the tree (${bytesHeld(upstream, dest)} of ${total} bytes):\n${log}\n${fs.readdirSync(dest).join(" ")}`);
+        ratios[which].push(received / missing);
+        fs.rmSync(dest, { recursive: true, force: true });
+      }
+    }
+    figures.push({ id: "B7", what: `first sync of ${files} MiB killed half-way, then resumed: bytes received / bytes missing`, unit: "ratio", kit: ratios.kit, plain: ratios.plain, note: "goal kit ≤ 1.05; plain: .~tmp~ purged first (the kit before)" });
+  } finally {
+    daemon.kill();
+    fs.rmSync(upstream, { recursive: true, force: true });
   }
 }
 
@@ -412,6 +496,7 @@ async function main() {
     if (want("B2") || want("B3")) await benchSync();
     if (want("B4")) benchServing();
     if (want("B5")) await benchScale();
+    if (want("B7")) await benchResume();
     if (want("B1")) await benchProvision();
   } catch (err) {
     failure = err;
