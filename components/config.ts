@@ -138,7 +138,9 @@ const PublicModuleSchema = z
     name: moduleName,
     /** Directory served, relative to mirrorRoot. */
     path: relativePath,
-    comment: z.string().regex(/^[^\n]*$/, "one line").default(""),
+    // rsyncd.conf has no quoting and expands %VAR% from the daemon's
+    // environment in values (its '%%' escape is not honoured in comments).
+    comment: z.string().regex(/^[^\n%]*$/, "one line, without '%' (rsyncd.conf expands %VAR%)").default(""),
   })
   .strict();
 

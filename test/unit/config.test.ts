@@ -108,6 +108,11 @@ describe("stack config", () => {
     ["a newline in the report_mirror password", (r) => (r.reportMirror = { site: "Example", sitePassword: "s3cret\nenabled=0", host: "mirror.example.org", categories: {} }), "mirrorkit:node.reportMirror.sitePassword", /a newline/],
     ["a tab in a tier password", (r) => (r.rsync = { private: { modules: [{ name: "t", path: "t" }], hostsAllow: ["192.0.2.1"], users: [{ name: "u", password: "pass\tword!" }] } }), "mirrorkit:node.rsync.private.users[0].password", /a tab/],
     ["a C1 control (NEL) in a module comment", (r) => (r.rsync = { modules: [{ name: "f", path: "f", comment: "Fedora\u0085x" }] }), "mirrorkit:node.rsync.modules[0].comment", /U\+0085/],
+    ["a '%' in a module comment (rsyncd.conf would expand %HOME%)", (r) => (r.rsync = { modules: [{ name: "f", path: "f", comment: "%HOME%" }] }), "mirrorkit:node.rsync.modules[0].comment", /without '%'/],
+    ["a '$(' in an upstream URL", (r) => (r.sync = [{ name: "a", upstream: "rsync://x.org/a$(id)/", path: "a" }]), "mirrorkit:node.sync[0].upstream", /an rsync:\/\/ URL/],
+    ["a quote in mirrorRoot", (r) => (r.mirrorRoot = "/srv/mi'rror"), "mirrorkit:node.mirrorRoot", /letters, digits/],
+    ["a space in a module path", (r) => (r.rsync = { modules: [{ name: "f", path: "a b" }] }), "mirrorkit:node.rsync.modules[0].path", /letters, digits/],
+    ["a ';' in a schedule", (r) => (r.sync = [{ name: "a", upstream: "rsync://x.org/a/", path: "a", schedule: "hourly;reboot" }]), "mirrorkit:node.sync[0].schedule", /calendar expression/],
     ["a line separator in an upstream URL", (r) => (r.sync = [{ name: "a", upstream: "rsync://x.org/a\u2028/", path: "a" }]), "mirrorkit:node.sync[0].upstream", /U\+2028/],
   ];
 
