@@ -1,7 +1,7 @@
 // The unit activation script, run by sh against a recording `systemctl`: the
 // released command provider runs it again on any input change, the
 // connection included, so what it does must follow from what changed.
-import { describe, it } from "node:test";
+import { describe, it, type TestContext } from "node:test";
 import assert from "node:assert/strict";
 import { execFileSync } from "node:child_process";
 import * as fs from "node:fs";
@@ -10,8 +10,9 @@ import * as path from "node:path";
 import { activationScript } from "../../components/systemd-unit";
 
 /** A scratch host: a `systemctl` that logs its arguments and a unit that is active or not. */
-function scratchHost() {
+function scratchHost(t: TestContext) {
   const dir = fs.mkdtempSync(path.join(os.tmpdir(), "mirrorkit-activate-"));
+  t.after(() => fs.rmSync(dir, { recursive: true, force: true }));
   const bin = path.join(dir, "bin");
   fs.mkdirSync(bin);
   const log = path.join(dir, "calls");
@@ -40,74 +41,49 @@ function scratchHost() {
       const calls = fs.existsSync(log) ? fs.readFileSync(log, "utf8").trim().split("\n") : [];
       return calls.filter((c) => !c.startsWith("is-active"));
     },
-    cleanup: () => fs.rmSync(dir, { recursive: true, force: true }),
   };
 }
 
 describe("unit activation script", () => {
-  it("first run: loads, enables and starts the unit, and records what it applied", () => {
-    const host = scratchHost();
-    try {
-      assert.deepEqual(host.run("u1", "c1 c2"), ["daemon-reload", "enable --quiet web.service", "restart web.service"]);
-      assert.equal(fs.readFileSync(host.hashFile, "utf8"), "u1 c1 c2\n");
-    } finally {
-      host.cleanup();
-    }
+  it("first run: loads, enables and starts the unit, and records what it applied", (t) => {
+    const host = scratchHost(t);
+    assert.deepEqual(host.run("u1", "c1 c2"), ["daemon-reload", "enable --quiet web.service", "restart web.service"]);
+    assert.equal(fs.readFileSync(host.hashFile, "utf8"), "u1 c1 c2\n");
   });
 
-  it("a re-run with nothing changed (a new address or key) touches nothing", () => {
-    const host = scratchHost();
-    try {
-      host.run("u1", "c1 c2");
-      const before = fs.statSync(host.hashFile).mtimeMs;
-      assert.deepEqual(host.run("u1", "c1 c2"), ["enable --quiet web.service"]);
-      assert.equal(fs.statSync(host.hashFile).mtimeMs, before, "the record is not rewritten");
-    } finally {
-      host.cleanup();
-    }
+  it("a re-run with nothing changed (a new address or key) touches nothing", (t) => {
+    const host = scratchHost(t);
+    host.run("u1", "c1 c2");
+    const before = fs.statSync(host.hashFile).mtimeMs;
+    assert.deepEqual(host.run("u1", "c1 c2"), ["enable --quiet web.service"]);
+    assert.equal(fs.statSync(host.hashFile).mtimeMs, before, "the record is not rewritten");
   });
 
-  it("new config alone is applied the unit's way (reload), without a restart", () => {
-    const host = scratchHost();
-    try {
-      host.run("u1", "c1 c2");
-      assert.deepEqual(host.run("u1", "c1 c3"), ["enable --quiet web.service", "reload web.service"]);
-      assert.equal(fs.readFileSync(host.hashFile, "utf8"), "u1 c1 c3\n");
-    } finally {
-      host.cleanup();
-    }
+  it("new config alone is applied the unit's way (reload), without a restart", (t) => {
+    const host = scratchHost(t);
+    host.run("u1", "c1 c2");
+    assert.deepEqual(host.run("u1", "c1 c3"), ["enable --quiet web.service", "reload web.service"]);
+    assert.equal(fs.readFileSync(host.hashFile, "utf8"), "u1 c1 c3\n");
   });
 
-  it("a new unit file is loaded and the unit restarted", () => {
-    const host = scratchHost();
-    try {
-      host.run("u1", "c1");
-      assert.deepEqual(host.run("u2", "c1"), ["daemon-reload", "enable --quiet web.service", "restart web.service"]);
-    } finally {
-      host.cleanup();
-    }
+  it("a new unit file is loaded and the unit restarted", (t) => {
+    const host = scratchHost(t);
+    host.run("u1", "c1");
+    assert.deepEqual(host.run("u2", "c1"), ["daemon-reload", "enable --quiet web.service", "restart web.service"]);
   });
 
-  it("a stopped unit is started even when nothing changed", () => {
-    const host = scratchHost();
-    try {
-      host.run("u1", "c1");
-      host.stop();
-      assert.deepEqual(host.run("u1", "c1"), ["enable --quiet web.service", "restart web.service"]);
-    } finally {
-      host.cleanup();
-    }
+  it("a stopped unit is started even when nothing changed", (t) => {
+    const host = scratchHost(t);
+    host.run("u1", "c1");
+    host.stop();
+    assert.deepEqual(host.run("u1", "c1"), ["enable --quiet web.service", "restart web.service"]);
   });
 
-  it("an install-only unit (a timer's service) is loaded when its file changes, never started", () => {
-    const host = scratchHost();
-    try {
-      assert.deepEqual(host.run("u1", "", "install"), ["daemon-reload"]);
-      assert.deepEqual(host.run("u1", "", "install"), []);
-      assert.deepEqual(host.run("u2", "", "install"), ["daemon-reload"]);
-    } finally {
-      host.cleanup();
-    }
+  it("an install-only unit (a timer's service) is loaded when its file changes, never started", (t) => {
+    const host = scratchHost(t);
+    assert.deepEqual(host.run("u1", "", "install"), ["daemon-reload"]);
+    assert.deepEqual(host.run("u1", "", "install"), []);
+    assert.deepEqual(host.run("u2", "", "install"), ["daemon-reload"]);
   });
 
   it("the hashes travel in the script text, not in SSH environment requests", () => {
