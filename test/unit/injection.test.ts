@@ -13,6 +13,8 @@ import { parseNodeConfig, type NodeConfig } from "../../components/config";
 import { bitflipModel, renderBitflipService, renderBitflipTimer } from "../../components/render/bitflip";
 import { renderRsyncdConf, rsyncdCheckCommand, rsyncdModels } from "../../components/render/rsync";
 import { renderSyncScript, renderSyncService, renderSyncTimer, syncModel, upstreamUrl, type SyncModel } from "../../components/render/sync";
+import { renderNginxConf, runtimeDirName, webModel } from "../../components/render/nginx";
+import { renderWebConf, webSupportFiles } from "../../components/render/web";
 import { minimalRawConfig } from "../lib/fixtures";
 import { sh, tmpDir } from "../lib/tools";
 
@@ -164,6 +166,38 @@ describe("no injection through stack config values (property-based)", () => {
         assert.deepEqual(r.out.trim().split("\n").map((l) => l.split(/\s+/)[0]), ["pub"], "exactly the configured module");
       }),
       { numRuns: 15, seed: 11 },
+    );
+    t.check(5);
+  });
+
+  it("accepted tree roots and public names: nginx -t and apache2 -t pass, the root is the configured one", () => {
+    const t = tally();
+    fc.assert(
+      fc.property(hostile(), fc.constantFrom("mirrorRoot", "publicName"), (value, field) => {
+        // Under a scratch directory: apache2 -t wants the root to exist.
+        const dir = tmpDir("inject-web");
+        const node = accepted((r) => {
+          r.mirrorRoot = field === "mirrorRoot" ? `${dir}/${value}` : `${dir}/tree`;
+          if (field === "publicName") r.publicName = `${value}.example.org`;
+        });
+        if (!t.note(node)) return;
+        const m = { ...webModel(node), listingFilterPath: path.join(dir, "listing-filter.js") };
+        for (const f of webSupportFiles(m)) fs.writeFileSync(path.join(dir, path.basename(f.path)), f.content);
+        const rt = runtimeDirName(m.unitName);
+        fs.mkdirSync(`/run/${rt}`, { recursive: true });
+        fs.mkdirSync(`/var/log/${rt}`, { recursive: true });
+        const nginxConf = path.join(dir, "nginx.conf");
+        fs.writeFileSync(nginxConf, renderNginxConf(m));
+        const n = sh("nginx", ["-t", "-e", "stderr", "-c", nginxConf]);
+        assert.equal(n.code, 0, n.out);
+        assert.ok(renderNginxConf(m).includes(`root ${node.mirrorRoot};`));
+        fs.mkdirSync(node.mirrorRoot, { recursive: true });
+        const apacheConf = path.join(dir, "httpd.conf");
+        fs.writeFileSync(apacheConf, renderWebConf({ ...webModel({ ...node, web: { ...node.web, server: "apache" } }), configPath: apacheConf }, node.publicName ?? "mirror.example.org"));
+        const a = sh("apache2", ["-t", "-f", apacheConf]);
+        assert.equal(a.code, 0, a.out);
+      }),
+      { numRuns: 25, seed: 13 },
     );
     t.check(5);
   });
