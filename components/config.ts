@@ -19,6 +19,17 @@ const absolutePath = z
   .regex(/^\//, "an absolute path")
   .regex(new RegExp(`^(/${SEGMENT})*/?$`), PATH_CHARS_MESSAGE)
   .refine((p) => !p.split("/").includes(".."), "a path without '..'");
+/** Top-level directories that hold mirrors (/srv/mirror) but are never a tree themselves. */
+const TOP_LEVEL = ["/", "/srv", "/var", "/home", "/opt", "/mnt", "/media", "/tmp", "/data"];
+/** The system's own directories: a tree inside one would publish the host's files. */
+const SYSTEM_DIRS = ["/etc", "/usr", "/bin", "/sbin", "/lib", "/lib32", "/lib64", "/libx32", "/boot", "/dev", "/proc", "/sys", "/run", "/root", "/var/lib/mirrorkit", "/var/log", "/var/lib/dpkg", "/var/lib/apt", "/var/cache"];
+
+/** Is `p` (normalised: no trailing slash) the root, a bare top-level directory, or inside a system directory? */
+export function isSystemPath(p: string): boolean {
+  const norm = p.replace(/\/+$/, "") || "/";
+  return TOP_LEVEL.includes(norm) || SYSTEM_DIRS.some((d) => norm === d || norm.startsWith(`${d}/`));
+}
+
 /** rsync://host[:port]/module[/path]/: a host name, IPv4 or [IPv6] address, and path segments. */
 const rsyncUrl = z
   .string()
@@ -283,7 +294,7 @@ const NodeBaseSchema = z
     tier: z.union([z.literal(1), z.literal(2)]).default(2),
     region: z.string().min(1).default("local"),
     host: HostSchema,
-    mirrorRoot: absolutePath.default("/srv/mirror"),
+    mirrorRoot: absolutePath.refine((p) => !isSystemPath(p), "never the filesystem root or a system directory: the web server and public rsync serve this tree").default("/srv/mirror"),
     /** A distro preset: fills sync jobs (and tier-1 public modules) when left empty. */
     distro: z
       .object({
@@ -379,7 +390,7 @@ const NodeBaseSchema = z
       .strict()
       .optional(),
     /** A directory of template overrides, relative to the project: <dir>/<name> replaces templates/<name>. */
-    templateDir: z.string().min(1).optional(),
+    templateDir: z.union([relativePath, absolutePath], { error: "a directory inside the project (relative, without '..') or an absolute path" }).optional(),
   })
   .strict()
   .superRefine((node, ctx) => {
@@ -416,6 +427,12 @@ const NodeBaseSchema = z
         ctx.addIssue({ code: "custom", path: ["accounts", role, "user"], message: "must not be root" });
       }
     }
+    // Groups are checked like users: a service in group root reads what root's group may.
+    for (const role of ["mirror", "http", "rsync"] as const) {
+      if (node.accounts[role].group === "root") {
+        ctx.addIssue({ code: "custom", path: ["accounts", role, "group"], message: "must not be root" });
+      }
+    }
 
     // Every listening port is distinct.
     const ports: [string[], number][] = [
@@ -449,7 +466,7 @@ const NodeBaseSchema = z
     if (node.rsync.private) {
       unique(node.rsync.private.modules, ["rsync", "private", "modules"], "module");
       node.rsync.private.hostsAllow.forEach((h, index) => {
-        if (h === "*" || h === "0.0.0.0/0" || h === "::/0" || h === "ALL") {
+        if (coversEveryone(h)) {
           ctx.addIssue({
             code: "custom",
             path: ["rsync", "private", "hostsAllow", index],
@@ -505,6 +522,10 @@ const NodeBaseSchema = z
         ctx.addIssue({ code: "custom", path: ["volumes", index, "device"], message: `device ${v.device} is used by another volume` });
       }
       devices.add(v.device);
+      const first = node.volumes.findIndex((o) => o.mountPoint.replace(/\/+$/, "") === v.mountPoint.replace(/\/+$/, ""));
+      if (first < index) {
+        ctx.addIssue({ code: "custom", path: ["volumes", index, "mountPoint"], message: `volumes[${first}] is already mounted at ${v.mountPoint}` });
+      }
       if (v.mountPoint !== node.mirrorRoot && !v.mountPoint.startsWith(`${node.mirrorRoot}/`)) {
         ctx.addIssue({
           code: "custom",
@@ -659,4 +680,21 @@ export function configWarnings(node: NodeConfig): string[] {
     );
   }
   return warnings;
+}
+
+/**
+ * Does an rsyncd "hosts allow" entry let every address in? Wildcard-only
+ * patterns ("*", "**", "*.*.*.*"), "ALL", and any prefix or netmask of zero
+ * bits, IPv4 or IPv6, however it is written ("0.0.0.0/0", "1.2.3.4/0",
+ * "0/0", "::/0", "10.0.0.0/0.0.0.0").
+ */
+export function coversEveryone(entry: string): boolean {
+  const e = entry.trim();
+  if (/^all$/i.test(e) || /^[*?.:]+$/.test(e)) return true;
+  const slash = e.indexOf("/");
+  if (slash < 0) return false;
+  const mask = e.slice(slash + 1);
+  if (/^0*$/.test(mask)) return true;
+  // A dotted netmask: every bit zero.
+  return /^[0.]+$/.test(mask) && mask.includes(".");
 }

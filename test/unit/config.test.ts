@@ -113,6 +113,23 @@ describe("stack config", () => {
     ["a quote in mirrorRoot", (r) => (r.mirrorRoot = "/srv/mi'rror"), "mirrorkit:node.mirrorRoot", /letters, digits/],
     ["a space in a module path", (r) => (r.rsync = { modules: [{ name: "f", path: "a b" }] }), "mirrorkit:node.rsync.modules[0].path", /letters, digits/],
     ["a ';' in a schedule", (r) => (r.sync = [{ name: "a", upstream: "rsync://x.org/a/", path: "a", schedule: "hourly;reboot" }]), "mirrorkit:node.sync[0].schedule", /calendar expression/],
+    // Well-typed but unsafe (issue: bad input, second pass).
+    ["mirrorRoot /", (r) => (r.mirrorRoot = "/"), "mirrorkit:node.mirrorRoot", /never the filesystem root or a system directory/],
+    ["mirrorRoot /etc", (r) => (r.mirrorRoot = "/etc"), "mirrorkit:node.mirrorRoot", /system directory/],
+    ["mirrorRoot inside /usr", (r) => (r.mirrorRoot = "/usr/share/mirror"), "mirrorkit:node.mirrorRoot", /system directory/],
+    ["mirrorRoot /srv/ (a bare top-level directory, trailing slash)", (r) => (r.mirrorRoot = "/srv/"), "mirrorkit:node.mirrorRoot", /system directory/],
+    ["public rsync in group root", (r) => (r.accounts = { rsync: { user: "nobody", group: "root" } }), "mirrorkit:node.accounts.rsync.group", /must not be root/],
+    ["web server in group root", (r) => (r.accounts = { http: { user: "mirror-http", group: "root" } }), "mirrorkit:node.accounts.http.group", /must not be root/],
+    ["two volumes on one mount point", (r) => (r.volumes = [{ name: "a", device: "/dev/vdb", mountPoint: "/srv/mirror" }, { name: "b", device: "/dev/vdc", mountPoint: "/srv/mirror/" }]), "mirrorkit:node.volumes[1].mountPoint", /volumes\[0\] is already mounted/],
+    ["templateDir outside the project", (r) => (r.templateDir = "../elsewhere"), "mirrorkit:node.templateDir", /inside the project/],
+    ...(["**", "*.*.*.*", "all", "0/0", "10.1.2.3/0", "0.0.0.0/0.0.0.0", "::/0", "2001:db8::/000"] as const).map(
+      (h): [string, (raw: Record<string, any>) => void, string, RegExp] => [
+        `hosts allow "${h}" (everyone, written another way)`,
+        (r) => (r.rsync = { private: { modules: [{ name: "t", path: "t" }], hostsAllow: ["192.0.2.1", h], users: [{ name: "u", password: "12345678" }] } }),
+        "mirrorkit:node.rsync.private.hostsAllow[1]",
+        /opens the private module to everyone/,
+      ],
+    ),
     ["a line separator in an upstream URL", (r) => (r.sync = [{ name: "a", upstream: "rsync://x.org/a\u2028/", path: "a" }]), "mirrorkit:node.sync[0].upstream", /U\+2028/],
   ];
 
@@ -133,6 +150,21 @@ describe("stack config", () => {
       );
     });
   }
+});
+
+describe("stack config: what is still accepted", () => {
+  it("a tree below a top-level directory, a template dir inside the project or named absolutely, narrow access lists", () => {
+    for (const mirrorRoot of ["/srv/mirror", "/data/mirror", "/var/www/mirror", "/home/mirror/tree"]) {
+      assert.equal(parseNodeConfig({ ...minimalRawConfig(), mirrorRoot }).mirrorRoot, mirrorRoot);
+    }
+    for (const templateDir of ["templates-eu", "/etc/mirrorkit-templates"]) {
+      assert.equal(parseNodeConfig({ ...minimalRawConfig(), templateDir }).templateDir, templateDir);
+    }
+    const priv = (h: string) => ({ rsync: { private: { modules: [{ name: "t", path: "t" }], hostsAllow: [h], users: [{ name: "u", password: "12345678" }] } } });
+    for (const h of ["192.0.2.0/24", "2001:db8::/32", "mirror2.example.org", "*.example.org", "10.0.0.0/255.0.0.0"]) {
+      assert.deepEqual(parseNodeConfig({ ...minimalRawConfig(), ...priv(h) }).rsync.private?.hostsAllow, [h]);
+    }
+  });
 });
 
 describe("stack config: multi-line values", () => {
