@@ -3,6 +3,7 @@
 import type { StackValidationPolicy } from "@pulumi/policy";
 import { STATUS_DIR } from "../components/render/status";
 import { mandatoryFacts, insideTree } from "./lib/facts";
+import { isSystemPath } from "../components/safety";
 import { isPrivateModule, isRsyncdConf, parseRsyncd, setting } from "./lib/rsyncd";
 
 /** Filesystem paths a web server config publishes: nginx root/alias, Apache DocumentRoot/Alias. */
@@ -30,6 +31,9 @@ export const publicPathsInsideTree: StackValidationPolicy = {
     // The one published path outside the tree: the sync jobs' own status page.
     const inside = (p: string) => roots.some((r) => insideTree(p, r)) || p.replace(/\/+$/, "") === STATUS_DIR;
     for (const node of nodes) {
+      if (isSystemPath(node.mirrorRoot)) {
+        reportViolation(`node ${node.name}: the mirror tree ${node.mirrorRoot} is the filesystem root or a system directory; the web server and public rsync would serve the host's files. Fix: mirrorRoot = /srv/mirror.`, node.urn);
+      }
       for (const m of node.rsync.modules) {
         if (m.path.startsWith("/") || m.path.split("/").includes("..")) {
           reportViolation(`node ${node.name}: public module "${m.name}" path ${m.path} leaves the tree. Fix: a path relative to mirrorRoot.`, node.urn);

@@ -4,8 +4,8 @@
 import type { StackValidationPolicy } from "@pulumi/policy";
 import { mandatoryFacts } from "./lib/facts";
 import { isPrivateModule, isRsyncdConf, parseRsyncd, setting } from "./lib/rsyncd";
+import { coversEveryone } from "../components/safety";
 
-const OPEN = new Set(["*", "0.0.0.0/0", "::/0", "all", "0.0.0.0/0.0.0.0"]);
 
 export const rsyncdPrivateModuleRestricted: StackValidationPolicy = {
   name: "mirrorkit-rsyncd-private-module-restricted",
@@ -19,7 +19,7 @@ export const rsyncdPrivateModuleRestricted: StackValidationPolicy = {
       if (priv.port === node.rsync.port) {
         reportViolation(`node ${node.name}: the private daemon shares port ${priv.port} with the public one. Fix: rsync.private.port (default 874).`, node.urn);
       }
-      if (priv.hostsAllow.length === 0 || priv.hostsAllow.some((h) => OPEN.has(h.toLowerCase()))) {
+      if (priv.hostsAllow.length === 0 || priv.hostsAllow.some(coversEveryone)) {
         reportViolation(`node ${node.name}: rsync.private.hostsAllow is empty or open to everyone. Fix: list the downstream mirrors' addresses.`, node.urn);
       }
       if (priv.users.length === 0) {
@@ -47,7 +47,7 @@ export const rsyncdPrivateModuleRestricted: StackValidationPolicy = {
       for (const mod of privateModules) {
         const where = `${f.file} [${mod.name}]`;
         const allow = (setting(conf, mod, "hosts allow") ?? "").split(/[\s,]+/).filter(Boolean);
-        if (allow.length === 0 || allow.some((h) => OPEN.has(h.toLowerCase()))) {
+        if (allow.length === 0 || allow.some(coversEveryone)) {
           reportViolation(`${where}: hosts allow is ${allow.length ? `open (${allow.join(" ")})` : "missing"}. Fix: list the downstream mirrors.`, f.urn);
         }
         if ((setting(conf, mod, "secrets file") ?? "") === "") {
