@@ -12,7 +12,7 @@ import fc from "fast-check";
 import { parseNodeConfig, type NodeConfig } from "../../components/config";
 import { bitflipModel, renderBitflipService, renderBitflipTimer } from "../../components/render/bitflip";
 import { renderRsyncdConf, rsyncdCheckCommand, rsyncdModels } from "../../components/render/rsync";
-import { renderSyncScript, renderSyncService, renderSyncTimer, syncModel, upstreamUrl, type SyncModel } from "../../components/render/sync";
+import { renderSyncExcludes, renderSyncScript, renderSyncService, renderSyncTimer, syncModel, upstreamUrl, type SyncModel } from "../../components/render/sync";
 import { renderNginxConf, runtimeDirName, webModel } from "../../components/render/nginx";
 import { renderWebConf, webSupportFiles } from "../../components/render/web";
 import { minimalRawConfig } from "../lib/fixtures";
@@ -198,6 +198,58 @@ describe("no injection through stack config values (property-based)", () => {
         assert.equal(a.code, 0, a.out);
       }),
       { numRuns: 25, seed: 13 },
+    );
+    t.check(5);
+  });
+
+  it("a whole run of the sync script with accepted values, against a stub rsync, executes nothing the values say", () => {
+    const t = tally();
+    fc.assert(
+      fc.property(hostile(), fc.constantFrom("upstream", "path", "checkFile", "exclude"), (value, field) => {
+        const root = tmpDir("inject-full");
+        const node = accepted((r) => {
+          r.mirrorRoot = `${root}/tree`;
+          r.sync[0].trace = true;
+          if (field === "upstream") r.sync[0].upstream = `rsync://upstream.example.org/${value}/`;
+          if (field === "path") r.sync[0].path = value;
+          if (field === "checkFile") r.sync[0].checkFile = value;
+          if (field === "exclude") r.sync[0].excludes = [value];
+        });
+        if (!t.note(node)) return;
+        const base = syncModel(node, node.sync[0]);
+        const m: SyncModel = { ...base, stateDir: path.join(root, "state"), metricsFile: path.join(root, "m.prom"), statusDir: path.join(root, "status"), excludePath: path.join(root, "excludes"), pushTriggerFile: "" };
+        for (const d of [m.stateDir, m.statusDir, m.dest]) fs.mkdirSync(d, { recursive: true });
+        fs.writeFileSync(m.excludePath, renderSyncExcludes(m));
+        const script = path.join(root, "sync.sh");
+        fs.writeFileSync(script, renderSyncScript(m), { mode: 0o755 });
+        // The stub answers as an upstream would: a check file, a listing, transfers with stats.
+        const bin = path.join(root, "bin");
+        fs.mkdirSync(bin);
+        fs.writeFileSync(
+          path.join(bin, "rsync"),
+          [
+            "#!/bin/sh",
+            `printf '%s\\n' "$*" >> ${path.join(root, "calls")}`,
+            'for last; do :; done',
+            'case "$*" in',
+            '  *--stats*) echo "Total bytes received: 10"; exit 0 ;;',
+            '  *" -q -t "*) date > "$last"; exit 0 ;;',
+            '  *) echo "drwxr-xr-x          4,096 2026/01/01 00:00:00 ."; echo "-rw-r--r--             10 2026/01/01 00:00:00 lastupdate"; exit 0 ;;',
+            "esac",
+          ].join("\n") + "\n",
+          { mode: 0o755 },
+        );
+        const r = sh("env", [`PATH=${bin}:/usr/sbin:/usr/bin:/sbin:/bin`, script]);
+        assert.equal(r.code, 0, r.out);
+        assert.match(r.out, /sync complete/);
+        assert.ok(!fs.existsSync(CANARY), "the canary command never ran");
+        // rsync got the upstream as one argument, exactly as configured.
+        assert.ok(fs.readFileSync(path.join(root, "calls"), "utf8").includes(upstreamUrl(node.sync[0])));
+        const status = JSON.parse(fs.readFileSync(path.join(m.stateDir, "status.json"), "utf8")) as Record<string, unknown>;
+        assert.equal(status.result, "success");
+        assert.equal(status.upstream, upstreamUrl(node.sync[0]));
+      }),
+      { numRuns: 30, seed: 17 },
     );
     t.check(5);
   });

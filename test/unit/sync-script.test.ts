@@ -4,6 +4,7 @@
 // the HTML status page.
 import { after, before, describe, it } from "node:test";
 import assert from "node:assert/strict";
+import { spawn } from "node:child_process";
 import * as crypto from "node:crypto";
 import * as fs from "node:fs";
 import * as path from "node:path";
@@ -335,6 +336,36 @@ describe("sync script, run locally", () => {
     } finally {
       fs.rmSync(path.join(upstream.root, "project"), { recursive: true });
     }
+  });
+
+  it("modules finishing at once never race on the shared status page", async () => {
+    // Two modules' scripts sharing one status directory write their status
+    // (ExecStopPost's --after) 40 times each, at the same time.
+    const root = path.join(dir, "race");
+    const statusDir = path.join(root, "status");
+    fs.mkdirSync(statusDir, { recursive: true });
+    const scripts = ["alpha", "beta"].map((name) => {
+      const node = nodeConfig({ mirrorRoot: path.join(root, "tree"), sync: [{ name, upstream: "rsync://x.example.org/m/", path: name, trace: false }] });
+      const m: SyncModel = { ...syncModel(node, node.sync[0]), stateDir: path.join(root, name), metricsFile: path.join(root, `${name}.prom`), statusDir };
+      fs.mkdirSync(m.stateDir, { recursive: true });
+      const script = path.join(root, `${name}.sh`);
+      fs.writeFileSync(script, renderSyncScript(m), { mode: 0o755 });
+      return script;
+    });
+    const loop = (script: string) =>
+      new Promise<string>((resolve) => {
+        const child = spawn("sh", ["-c", `for i in $(seq 40); do SERVICE_RESULT=signal ${script} --after || echo "exit $?"; done 2>&1`]);
+        let out = "";
+        child.stdout.on("data", (d: Buffer) => (out += d.toString()));
+        child.on("close", () => resolve(out));
+      });
+    const outs = await Promise.all(scripts.map(loop));
+    for (const out of outs) {
+      assert.doesNotMatch(out, /cannot stat|No such file|exit [1-9]/, out.split("\n").filter((l) => !/stopped by signal/.test(l)).join("\n"));
+    }
+    const page = fs.readFileSync(path.join(statusDir, "index.html"), "utf8");
+    assert.match(page, /<td>alpha<\/td>[\s\S]*<td>beta<\/td>[\s\S]*<\/html>\n$/, "the page is whole and has both modules");
+    assert.deepEqual(fs.readdirSync(statusDir).filter((f) => f.endsWith(".new")), [], "no temp file left behind");
   });
 
   it("a push that arrives during a run starts another run at its end, at most three in a row", () => {
