@@ -107,39 +107,54 @@ describe("sync faults on a VM (real pulumi up)", { timeout: 55 * MINUTES }, () =
     assert.equal(leftovers.stdout.trim(), "0", "temp files of the killed run cleaned up");
   });
 
-  it("every way a run can end leaves a true status: stop, time limit, out of memory (through systemd)", async () => {
-    const inProgress = (file: string) =>
-      node.vm.ssh(`for i in $(seq 1 120); do ls -a /srv/mirror/fedora/releases/41 | grep -qE '^[.]${file}[.]|^[.]~tmp~$' && exit 0; sleep 0.25; done; exit 1`);
-    const stopped = () => node.vm.ssh("for i in $(seq 1 60); do systemctl is-active -q mirrorkit-sync-fedora.service || exit 0; sleep 0.5; done; exit 1");
-    const dropIn = "/run/systemd/system/mirrorkit-sync-fedora.service.d";
-    const endings: [string, () => Promise<unknown>, RegExp, string][] = [
-      ["systemctl stop", () => node.vm.ssh("systemctl stop mirrorkit-sync-fedora.service"), /stopped by signal TERM/, "signal"],
-      // A limit the operator set (timeoutSeconds), here a runtime drop-in of 6 s.
-      ["the time limit", async () => undefined, /stopped at its time limit/, "timeout"],
-      ["the OOM killer", () => node.vm.ssh("systemctl set-property --runtime mirrorkit-sync-fedora.service MemoryMax=2M MemorySwapMax=0"), /out of memory/, "oom-kill"],
-    ];
-    for (const [i, [how, end, detail, result]] of endings.entries()) {
-      const file = `ending-${i}.img`;
-      fs.writeFileSync(path.join(upstream.root, "releases/41", file), Buffer.alloc(16 * 1024 * 1024, i + 1));
-      if (how === "the time limit") {
-        await node.vm.ssh(`mkdir -p ${dropIn} && printf '[Service]\\nTimeoutStartSec=6\\n' > ${dropIn}/limit.conf && systemctl daemon-reload`);
+  // Every way a run can end leaves a true status, through systemd: stopped,
+  // an operator's time limit, the OOM killer (SIGKILL is the test above).
+  // A run that cannot write its status itself gets it from ExecStopPost.
+  const UNIT = "mirrorkit-sync-fedora.service";
+  const dropIn = `/run/systemd/system/${UNIT}.d`;
+  const endings: [string, { before?: string; end?: string }, RegExp, string][] = [
+    ["systemctl stop", { end: `systemctl stop ${UNIT}` }, /stopped by signal TERM/, "signal"],
+    // timeoutSeconds, here a runtime drop-in of 5 s: the run is still going then.
+    ["the time limit", { before: `mkdir -p ${dropIn} && printf '[Service]\\nTimeoutStartSec=5\\n' > ${dropIn}/limit.conf && systemctl daemon-reload` }, /stopped at its time limit/, "timeout"],
+    // A process of the unit outgrows the unit's memory limit: the kernel kills
+    // it and systemd stops the unit (OOMPolicy=stop); the status script itself
+    // runs well within the limit.
+    [
+      "the OOM killer",
+      {
+        before: `systemctl set-property --runtime ${UNIT} MemoryMax=96M MemorySwapMax=0`,
+        end: `perl -e 'sleep 1; $x = "a" x (400 * 1024 * 1024); sleep 30' & echo $! > /sys/fs/cgroup/system.slice/${UNIT}/cgroup.procs`,
+      },
+      /out of memory/,
+      "oom-kill",
+    ],
+  ];
+  for (const [i, [how, steps, detail, result]] of endings.entries()) {
+    it(`a run ended by ${how} leaves status "failed" with its reason (through systemd)`, async () => {
+      fs.writeFileSync(path.join(upstream.root, "releases/41", `ending-${i}.img`), Buffer.alloc(16 * 1024 * 1024, i + 1));
+      try {
+        if (steps.before) await node.vm.ssh(steps.before);
+        await node.vm.ssh(`systemctl start --no-block ${UNIT}`);
+        if (steps.end) {
+          // A transfer under way: the run's rsync with --stats.
+          await node.vm.ssh("for i in $(seq 1 240); do pgrep -u mirror -f 'rsync .*--stats' >/dev/null && exit 0; sleep 0.25; done; exit 1");
+          await node.vm.ssh(steps.end);
+        }
+        await node.vm.ssh(`for i in $(seq 1 120); do systemctl is-active -q ${UNIT} || exit 0; sleep 0.5; done; exit 1`);
+        const s = await status();
+        assert.equal(s.result, "failed", `${how}: ${JSON.stringify(s)}\n${await journal()}`);
+        assert.match(s.detail, detail);
+        assert.equal((await node.vm.ssh(`systemctl show -p Result --value ${UNIT}`)).stdout.trim(), result);
+        assert.match((await node.vm.ssh("cat /var/lib/mirrorkit-sync/metrics/fedora.prom")).stdout, /^mirrorkit_sync_success\{module="fedora"\} 0$/m);
+      } finally {
+        // Back to normal, whatever happened (set-property --runtime writes under system.control).
+        await node.vm.ssh(`pkill -f 'sleep 1; .x = ' || true; rm -rf ${dropIn} /run/systemd/system.control/${UNIT}.d && systemctl daemon-reload && systemctl reset-failed ${UNIT} || true`);
       }
-      await node.vm.ssh("systemctl start --no-block mirrorkit-sync-fedora.service");
-      await inProgress(file);
-      await end();
-      await stopped();
-      const s = await status();
-      assert.equal(s.result, "failed", `${how}: ${JSON.stringify(s)}`);
-      assert.match(s.detail, detail, how);
-      assert.equal((await node.vm.ssh("systemctl show -p Result --value mirrorkit-sync-fedora.service")).stdout.trim(), result, how);
-      assert.match((await node.vm.ssh("cat /var/lib/mirrorkit-sync/metrics/fedora.prom")).stdout, /^mirrorkit_sync_success\{module="fedora"\} 0$/m, how);
-      // Back to normal: no limits, and a run that completes says success.
-      // (set-property --runtime writes its drop-in under system.control.)
-      await node.vm.ssh(`rm -rf ${dropIn} /run/systemd/system.control/mirrorkit-sync-fedora.service.d && systemctl daemon-reload && systemctl reset-failed mirrorkit-sync-fedora.service`);
+      // The next run completes the tree and says so.
       assert.equal(await runSync(), 0, await journal());
       assert.equal((await status()).result, "success", `after ${how}`);
-    }
-  });
+    });
+  }
 
   it("an emptied upstream is refused and nothing is deleted", async () => {
     upstream.emptyTree();
