@@ -240,6 +240,14 @@ export async function bootVm(opts: VmOptions): Promise<Vm> {
     accel = "tcg";
     up = await boot(accel);
   }
+  if (!up && accel === "tcg") {
+    // Under software emulation on a loaded 2-core machine a guest kernel can
+    // soft-lock during boot (seen: cryptomgr_test stuck for minutes). One
+    // fresh boot of the same disks; the first attempt's console is kept.
+    const consoleFile = path.join(dir, "console.log");
+    if (fs.existsSync(consoleFile)) fs.renameSync(consoleFile, path.join(dir, "console.first-boot.log"));
+    up = await boot(accel);
+  }
   if (!up) {
     const consoleLog = fs.existsSync(path.join(dir, "console.log")) ? fs.readFileSync(path.join(dir, "console.log"), "utf8") : "";
     throw new Error(`VM ${opts.name} did not come up; console tail:\n${consoleLog.split("\n").slice(-30).join("\n")}`);
