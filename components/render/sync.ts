@@ -161,6 +161,8 @@ export function renderSyncScript(m: SyncModel): string {
     retryDelaySeconds: m.job.retryDelaySeconds,
     maxDelete: m.job.maxDelete,
     trace: m.job.trace,
+    // ftpsync's "update under way" marker is a Debian-archive convention.
+    marksUpdates: m.job.stages === "debian",
     busyWaitSeconds: m.job.upstreamBusyWaitSeconds,
     busyRetries: m.job.upstreamBusyRetries,
     kitVersion: KIT_VERSION,

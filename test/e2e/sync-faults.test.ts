@@ -150,7 +150,7 @@ describe("sync faults on a VM (real pulumi up)", { timeout: 55 * MINUTES }, () =
         assert.match((await node.vm.ssh("cat /var/lib/mirrorkit-sync/metrics/fedora.prom")).stdout, /^mirrorkit_sync_success\{module="fedora"\} 0$/m);
       } finally {
         // Back to normal, whatever happened (set-property --runtime writes under system.control).
-        await node.vm.ssh(`pkill -f 'sleep 1; .x = ' || true; rm -rf ${dropIn} /run/systemd/system.control/${UNIT}.d && systemctl daemon-reload && systemctl reset-failed ${UNIT} || true`);
+        await node.vm.ssh(`pkill -x perl || true; rm -rf ${dropIn} /run/systemd/system.control/${UNIT}.d && systemctl daemon-reload && systemctl reset-failed ${UNIT} || true`);
       }
       // The next run completes the tree and says so.
       assert.equal(await runSync(), 0, await journal());

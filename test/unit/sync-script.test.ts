@@ -313,9 +313,12 @@ describe("sync script, run locally", () => {
     fs.writeFileSync(path.join(traceDir, "master"), "Mon Nov 24 06:00:00 UTC 2026\nArchive serial: 2026112401\n");
     try {
       const root = path.join(dir, "trace");
-      const r = runJob("debian", { root, checkFile: "lastupdate", job: { trace: true } });
+      const atHook = path.join(dir, "trace-at-hook");
+      const r = runJob("debian", { root, checkFile: "lastupdate", job: { trace: true, postHook: `ls -A ${path.join(root, "fedora")} > ${atHook}` } });
       assert.equal(r.code, 0, r.out);
       const host = sh("sh", ["-c", "hostname -f 2>/dev/null || hostname"]).out.trim();
+      // The tree is complete before the hook and the pushes run: they see no marker.
+      assert.doesNotMatch(fs.readFileSync(atHook, "utf8"), /Archive-Update-in-Progress/);
       const seen = fs.readFileSync(path.join(root, "markers-seen"), "utf8").trim().split("\n");
       assert.deepEqual([...new Set(seen)], [`Archive-Update-in-Progress-${host}`], "the marker stood during both stages");
       assert.ok(!fs.existsSync(path.join(r.m.dest, `Archive-Update-in-Progress-${host}`)), "and is gone after the run");
