@@ -136,13 +136,19 @@ describe("sync faults on a VM (real pulumi up)", { timeout: 55 * MINUTES }, () =
       fs.writeFileSync(path.join(upstream.root, "releases/41", `ending-${i}.img`), crypto.randomBytes(16 * 1024 * 1024));
       try {
         if (steps.before) await node.vm.ssh(steps.before);
+        const invocation = (await node.vm.ssh(`systemctl show -p InvocationID --value ${UNIT}`)).stdout.trim();
         await node.vm.ssh(`systemctl start --no-block ${UNIT}`);
         if (steps.end) {
           // A transfer under way: the run's rsync with --stats.
           await node.vm.ssh("for i in $(seq 1 240); do pgrep -u mirror -f 'rsync .*--stats' >/dev/null && exit 0; sleep 0.25; done; exit 1");
           await node.vm.ssh(steps.end);
         }
-        await node.vm.ssh(`for i in $(seq 1 120); do systemctl is-active -q ${UNIT} || exit 0; sleep 0.5; done; exit 1`);
+        // This run has ended, ExecStopPost included: a new invocation, inactive or failed
+        // (is-active alone also says "no" while a oneshot is still activating).
+        await node.vm.ssh(
+          `for i in $(seq 1 240); do [ "$(systemctl show -p InvocationID --value ${UNIT})" != '${invocation}' ] && ` +
+            `case "$(systemctl show -p ActiveState --value ${UNIT})" in inactive|failed) exit 0;; esac; sleep 0.5; done; exit 1`,
+        );
         const s = await status();
         assert.equal(s.result, "failed", `${how}: ${JSON.stringify(s)}\n${await journal()}`);
         assert.match(s.detail, detail);
