@@ -105,9 +105,14 @@ describe("complete node on a VM (real pulumi up)", { timeout: 40 * MINUTES }, ()
       return r.stdout.includes("yes") ? true : undefined;
     });
     assert.ok(ok);
-    const journal = await node.vm.ssh("journalctl -u mirrorkit-sync-fedora.service --no-pager -o cat");
-    assert.match(journal.stdout, /sync complete/);
-    assert.match(journal.stdout, /Started mirrorkit-sync-fedora.service|Finished mirrorkit-sync-fedora.service/);
+    // last-success is written inside the run; systemd logs the unit's end
+    // only after its ExecStopPost status step, a moment later.
+    const journal = await waitFor("systemd's record of the run's end", 60, async () => {
+      const r = await node.vm.ssh("journalctl -u mirrorkit-sync-fedora.service --no-pager -o cat");
+      return /Finished mirrorkit-sync-fedora.service|Started mirrorkit-sync-fedora.service/.test(r.stdout) ? r.stdout : undefined;
+    });
+    assert.match(journal, /sync complete/);
+    assert.doesNotMatch(journal, /Failed to start mirrorkit-sync-fedora.service|mirrorkit-sync-fedora.service: Failed/);
     const perms = await node.vm.ssh("stat -c '%a %U:%G' /srv/mirror/fedora/releases/41 /srv/mirror/fedora/releases/42 /srv/mirror/" + STAGED);
     assert.deepEqual(perms.stdout.trim().split("\n"), ["755 mirror:mirror", "750 mirror:mirror", "644 mirror:mirror"]);
     const runAs = await node.vm.ssh("systemctl show -p User,Nice mirrorkit-sync-fedora.service");
