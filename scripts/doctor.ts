@@ -7,6 +7,7 @@
 import { parseArgs } from "node:util";
 import * as fs from "node:fs";
 import * as path from "node:path";
+import { CLIENTS, runClient, type ClientKind } from "./lib/clients";
 import { httpRequest, keepaliveReuse, perAddressLimit, rsyncClient, rsyncListedPaths, scratchDir } from "./lib/probes";
 
 const USAGE = `usage: npm run doctor -- --url URL [options]
@@ -25,6 +26,15 @@ const USAGE = `usage: npm run doctor -- --url URL [options]
   --private URL           a private rsync module (rsync://user@host:port/module)
   --private-password-file F   its password (first line of F)
   --expect-private served|refused|auth-failed   what the private module must do for us
+  --client apt|dnf|zypper|pacman   install --package from --repo with that real client, in a
+                          throwaway root, signatures checked against --key (repeatable)
+  --repo PATH             the repository: dnf/zypper the directory holding repodata/, apt the
+                          archive root, pacman the directory holding the database
+  --dist NAME             apt: the suite; pacman: the database name
+  --package NAME          the package to install (default mk-world)
+  --key FILE              the archive's armored public key
+  --expect installed|refused   what the client must do (default installed; refused: a
+                          repository that must not be served, e.g. a staged release)
   --json                  print the results as JSON`;
 
 interface Result {
@@ -57,6 +67,12 @@ function options() {
         private: { type: "string" },
         "private-password-file": { type: "string" },
         "expect-private": { type: "string" },
+        client: { type: "string", multiple: true, default: [] },
+        repo: { type: "string" },
+        dist: { type: "string" },
+        package: { type: "string", default: "mk-world" },
+        key: { type: "string" },
+        expect: { type: "string", default: "installed" },
         json: { type: "boolean", default: false },
         help: { type: "boolean", default: false },
       },
@@ -101,6 +117,15 @@ async function main(): Promise<void> {
   }
   if ((o.private === undefined) !== (expectPrivate === undefined)) fail("--private and --expect-private go together");
   const from = o.from;
+  const clients = o.client as ClientKind[];
+  for (const c of clients) if (!(CLIENTS as readonly string[]).includes(c)) fail(`--client must be one of ${CLIENTS.join(", ")}, not "${c}"`);
+  if (clients.length > 0) {
+    if (!o.repo) fail("--client needs --repo");
+    if (!o.key) fail("--client needs --key (signatures are always checked)");
+    if (!fs.existsSync(o.key)) fail(`--key: no such file: ${o.key}`);
+    if (o.expect !== "installed" && o.expect !== "refused") fail(`--expect must be installed or refused, not "${o.expect}"`);
+    if (clients.some((c) => c === "apt" || c === "pacman") && !o.dist) fail("--client apt and pacman need --dist (the suite or the database name)");
+  }
 
   const results: Result[] = [];
   const check = async (probe: string, run: () => Promise<[boolean, string]> | [boolean, string]) => {
@@ -213,7 +238,18 @@ async function main(): Promise<void> {
     });
   }
 
-  if (results.length === 0) fail("nothing to probe: give --staged, --iso, --rpm, --file or --private");
+  for (const kind of clients) {
+    const url = `${base}/${trim(o.repo!)}`;
+    await check(`${kind}: ${o.package} ${o.expect === "installed" ? "installs" : "is refused"} from /${trim(o.repo!)}`, () => {
+      const r = runClient(kind, { url, dist: o.dist, pkg: o.package!, key: o.key! });
+      if (o.expect === "installed") return [r.installed, r.installed ? `installed ${r.version}` : `failed: ${r.error}`];
+      // Refused by the server (403/404), not failing for some other reason.
+      const byServer = /\b40[34]\b|forbidden|not found|Permission to access .* denied|Valid metadata not found|does not have a Release/i.test(r.error);
+      return [!r.installed && byServer, r.installed ? `installed ${r.version} from a repository that must not be served` : `${byServer ? "refused" : "failed, but not refused by the server"}: ${r.error}`];
+    });
+  }
+
+  if (results.length === 0) fail("nothing to probe: give --staged, --iso, --rpm, --file, --private or --client");
   if (o.json) {
     process.stdout.write(`${JSON.stringify(results, null, 2)}\n`);
   } else {

@@ -3,10 +3,9 @@ import { describe, it } from "node:test";
 import assert from "node:assert/strict";
 import * as fs from "node:fs";
 import * as path from "node:path";
-import { spawn } from "node:child_process";
 import { renderNginxConf, renderNginxUnit, runtimeDirName, webModel, type WebModel } from "../../components/render/nginx";
 import { webSupportFiles } from "../../components/render/web";
-import { freePort } from "../../vm/vm";
+import { serveTree } from "../lib/nginx";
 import { nodeConfig } from "../lib/fixtures";
 import { exposure, sh, tmpDir } from "../lib/tools";
 
@@ -20,21 +19,6 @@ const matrix: [string, Record<string, unknown>, string?][] = [
   ["strict ISO limit", { isoConnectionsPerIp: 1 }, "/data/mirror"],
   ["one IPv4 and one IPv6 address", { listenAddresses: ["127.0.0.1", "::1"] }],
 ];
-
-/** Serves `root` with the kit's nginx config (real nginx, loopback, workers as nobody). */
-async function serveTree(dir: string, root: string) {
-  fs.chmodSync(dir, 0o755);
-  const port = await freePort("127.0.0.1");
-  const m = { ...model({ httpPort: port, listenAddresses: ["127.0.0.1", "::1"] }, root), listingFilterPath: path.join(dir, "listing-filter.js") };
-  for (const f of webSupportFiles(m)) fs.writeFileSync(f.path, f.content);
-  const conf = path.join(dir, "nginx.conf");
-  // Run as root, nginx's workers take the unprivileged "nobody".
-  fs.writeFileSync(conf, renderNginxConf(m));
-  fs.mkdirSync(`/run/${runtimeDirName(m.unitName)}`, { recursive: true });
-  fs.mkdirSync(`/var/log/${runtimeDirName(m.unitName)}`, { recursive: true });
-  const nginx = spawn("nginx", ["-c", conf, "-e", "stderr", "-g", "daemon off;"], { stdio: "ignore" });
-  return { port, nginx };
-}
 
 /** A directory listing, once nginx answers (bounded: 5 s). */
 async function firstListing(port: number, urlPath: string): Promise<string> {
