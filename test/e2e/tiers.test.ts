@@ -10,7 +10,8 @@ import * as fs from "node:fs";
 import * as path from "node:path";
 import { bootNode, changeSummary, vmHost, waitFor, type E2eNode } from "../lib/e2e";
 import { createLan, type Lan } from "../lib/lan";
-import { startUpstream, type Upstream } from "../lib/upstream";
+import { makeSigningKey, type SigningKey } from "../lib/repos";
+import { RPM_REPO, STAGED_RPM_REPO, startUpstream, type Upstream } from "../lib/upstream";
 import { PROJECT_DIR } from "../../scripts/lib/pulumi";
 
 const MINUTES = 60_000;
@@ -18,7 +19,7 @@ const TIER_PASSWORD = "tier2-pass-0750";
 const STAGED_DIR = "fedora/releases/42";
 const STAGED_FILE = `${STAGED_DIR}/Everything/x86_64/os/STAGED-SECRET`;
 const ISO = "fedora/releases/41/Everything/x86_64/iso/Fedora-41-netinst.iso";
-const RPM = "fedora/releases/41/Everything/x86_64/os/Packages/hello-2.12-1.fc41.x86_64.rpm";
+const RPM = `fedora/${RPM_REPO}/Packages/m/mk-hello-1.0-1.noarch.rpm`;
 const ISO_BYTES = 2.25 * 1024 ** 3; // past 2 GiB: offsets beyond 32-bit
 const ISO_LIMIT = 3;
 // Addresses on the test network.
@@ -27,6 +28,8 @@ const T1 = `${NET}.11`;
 const T2 = `${NET}.12`;
 const CLIENT = `${NET}.100`;
 const OTHER_CLIENT = `${NET}.101`;
+// A host of its own for the package managers, which cannot pick a source address.
+const PACKAGE_CLIENT = `${NET}.102`;
 
 interface Probe {
   probe: string;
@@ -49,6 +52,8 @@ describe("tier 0 -> tier 1 -> tier 2 on VMs in a private network", { timeout: 75
   let upstream: Upstream;
   let t1: E2eNode;
   let t2: E2eNode;
+  let archiveKey: SigningKey;
+  let packageClient: Pick<Lan, "run">;
 
   const tier1Config = (host: Record<string, unknown>) => ({
     name: "tier1",
@@ -86,12 +91,16 @@ describe("tier 0 -> tier 1 -> tier 2 on VMs in a private network", { timeout: 75
     rsync: { modules: [{ name: "fedora", path: "fedora", comment: "Fedora" }] },
   });
 
-  /** `npm run doctor` from a client address on the test network. */
-  function doctor(args: string[]): Probe[] {
+  /** dnf and zypper, from the package client's host, against `repo` on `address`. */
+  const packageManagers = (address: string, repo: string, expect: "installed" | "refused") =>
+    doctor(["--url", `http://${address}`, "--client", "dnf", "--client", "zypper", "--repo", `fedora/${repo}`, "--key", archiveKey.armored, "--expect", expect], packageClient);
+
+  /** `npm run doctor` from a client address on the test network (by default the lan's own side, with --from). */
+  function doctor(args: string[], on: Pick<Lan, "run"> = lan): Probe[] {
     // Not as a test process: node --test marks its children through NODE_TEST_CONTEXT.
     const env = { ...process.env };
     delete env.NODE_TEST_CONTEXT;
-    const r = lan.run(process.execPath, ["--import", "tsx", "scripts/doctor.ts", "--json", ...args], { cwd: PROJECT_DIR, env, timeoutMs: 240_000 });
+    const r = on.run(process.execPath, ["--import", "tsx", "scripts/doctor.ts", "--json", ...args], { cwd: PROJECT_DIR, env, timeoutMs: 240_000 });
     assert.ok(r.code === 0 || r.code === 1, `doctor ran: exit ${r.code}\n${r.out}`);
     return JSON.parse(r.out.slice(r.out.indexOf("["))) as Probe[];
   }
@@ -108,7 +117,9 @@ describe("tier 0 -> tier 1 -> tier 2 on VMs in a private network", { timeout: 75
       lan = createLan("mirrorkit-e2e", NET);
       lan.addClient(CLIENT);
       lan.addClient(OTHER_CLIENT);
-      upstream = await startUpstream("fedora-enchilada", { lan, isoBytes: ISO_BYTES });
+      packageClient = lan.addHost("client", PACKAGE_CLIENT);
+      archiveKey = makeSigningKey();
+      upstream = await startUpstream("fedora-enchilada", { lan, isoBytes: ISO_BYTES, repoKey: archiveKey });
     });
     await phase("boot both VMs", async () => {
       [t1, t2] = await Promise.all([
@@ -129,6 +140,7 @@ describe("tier 0 -> tier 1 -> tier 2 on VMs in a private network", { timeout: 75
     await t2?.cleanup();
     await t1?.cleanup();
     await upstream?.stop();
+    archiveKey?.close();
     lan?.destroy();
   });
 
@@ -191,7 +203,16 @@ describe("tier 0 -> tier 1 -> tier 2 on VMs in a private network", { timeout: 75
         ]),
       );
       assert.deepEqual(probes.filter((p) => !p.ok), [], JSON.stringify(probes, null, 2));
-      assert.equal(probes.length, 13, JSON.stringify(probes.map((p) => p.probe)));
+      assert.equal(probes.length, 14, JSON.stringify(probes.map((p) => p.probe)));
+    });
+
+    it(`${tier} (${server}): dnf and zypper install from the released repository; the staged release is refused to both`, async () => {
+      const released = await phase(`${tier}: package managers`, async () => packageManagers(address, RPM_REPO, "installed"));
+      assert.deepEqual(released.filter((p) => !p.ok), [], JSON.stringify(released, null, 2));
+      assert.deepEqual(released.map((p) => p.detail), ["installed mk-world-1.0", "installed mk-world-1.0"]);
+      const staged = packageManagers(address, STAGED_RPM_REPO, "refused");
+      assert.equal(staged.length, 2);
+      assert.deepEqual(staged.filter((p) => !p.ok), [], JSON.stringify(staged, null, 2));
     });
   }
 
@@ -230,6 +251,10 @@ describe("tier 0 -> tier 1 -> tier 2 on VMs in a private network", { timeout: 75
         const listing = lan.run("curl", ["-s", "--interface", CLIENT, `http://${address}/fedora/releases/`]);
         assert.match(listing.out, /href="42\/"/, `${node.vm.name} now lists the release`);
         assert.equal((await node.vm.ssh(`stat -c %a /srv/mirror/${STAGED_DIR}`)).stdout.trim(), "755");
+        // The release's repository now installs, with its own (newer) packages.
+        const flipped = packageManagers(address, STAGED_RPM_REPO, "installed");
+        assert.deepEqual(flipped.filter((p) => !p.ok), [], JSON.stringify(flipped, null, 2));
+        assert.deepEqual(flipped.map((p) => p.detail), ["installed mk-world-42.0", "installed mk-world-42.0"]);
       }
     });
   });

@@ -6,7 +6,17 @@ import * as net from "node:net";
 import * as path from "node:path";
 import type { Lan } from "./lan";
 import { freePort } from "../../vm/vm";
+import { publishRpmRepo, type PackageSpec, type SigningKey } from "./repos";
 import { tmpDir } from "./tools";
+
+/** Where the fixture's signed RPM repositories sit (Fedora's layout), released and staged. */
+export const RPM_REPO = "releases/41/Everything/x86_64/os";
+export const STAGED_RPM_REPO = "releases/42/Everything/x86_64/os";
+/** The packages each carries: a package and its dependency, the staged release a newer version. */
+export const rpmPackages = (version: string): PackageSpec[] => [
+  { name: "mk-hello", version },
+  { name: "mk-world", version, requires: { name: "mk-hello", version } },
+];
 
 export interface Upstream {
   root: string;
@@ -29,7 +39,7 @@ export interface Upstream {
  * Writes the fixture tree: releases/41 public, releases/42 staged (0750).
  * `isoBytes` sizes the (sparse) ISO image.
  */
-export function writeTree(root: string, isoBytes = 4 * 1024 * 1024): void {
+export function writeTree(root: string, isoBytes = 4 * 1024 * 1024, repoKey?: SigningKey): void {
   const mk = (rel: string, mode = 0o755) => {
     fs.mkdirSync(path.join(root, rel), { recursive: true });
     fs.chmodSync(path.join(root, rel), mode);
@@ -48,6 +58,12 @@ export function writeTree(root: string, isoBytes = 4 * 1024 * 1024): void {
   fs.chmodSync(path.join(root, "releases/42/Everything/x86_64"), 0o750);
   fs.chmodSync(path.join(root, "releases/42/Everything"), 0o750);
   fs.chmodSync(path.join(root, "releases/42"), 0o750);
+  if (repoKey) {
+    // Real signed repositories; the staged one stays behind its 0750 directories.
+    publishRpmRepo(path.join(root, RPM_REPO), rpmPackages("1.0"), repoKey);
+    publishRpmRepo(path.join(root, STAGED_RPM_REPO), rpmPackages("42.0"), repoKey);
+    fs.chmodSync(path.join(root, STAGED_RPM_REPO), 0o750);
+  }
   fs.writeFileSync(path.join(root, "lastupdate"), `${Date.now()}\n`);
   // Fedora's change marker (quick-fedora-mirror), which the fedora preset checks.
   fs.writeFileSync(path.join(root, "fullfiletimelist-fedora"), `[Version]\n3\n[Files]\n${Date.now()}\n`);
@@ -57,13 +73,15 @@ export interface UpstreamOptions {
   /** Serve on the lan's gateway address, port 873, inside its namespace (default: loopback, a free port). */
   lan?: Lan;
   isoBytes?: number;
+  /** Publish signed RPM repositories (RPM_REPO, STAGED_RPM_REPO) signed by this key. */
+  repoKey?: SigningKey;
 }
 
 export async function startUpstream(module = "fedora", opts: UpstreamOptions = {}): Promise<Upstream> {
   const dir = tmpDir("upstream");
   fs.chmodSync(dir, 0o755);
   const root = path.join(dir, "tree");
-  writeTree(root, opts.isoBytes);
+  writeTree(root, opts.isoBytes, opts.repoKey);
   const lan = opts.lan;
   const address = lan ? lan.gateway : "127.0.0.1";
   const port = lan ? 873 : await freePort("127.0.0.1");
