@@ -113,6 +113,7 @@ describe("tier 0 -> tier 1 -> tier 2 on VMs in a private network", { timeout: 75
     });
 
   before(async () => {
+    fs.mkdirSync(path.join(PROJECT_DIR, ".work"), { recursive: true });
     await phase("network and tier-0 fixture", async () => {
       lan = createLan("mirrorkit-e2e", NET);
       lan.addClient(CLIENT);
@@ -133,7 +134,6 @@ describe("tier 0 -> tier 1 -> tier 2 on VMs in a private network", { timeout: 75
     if (phases.length > 0) {
       const table = phases.map(([name, s]) => `| ${name} | ${s.toFixed(0)} s |`).join("\n");
       const text = `| phase | wall time |\n|---|---|\n${table}\n`;
-      fs.mkdirSync(path.join(PROJECT_DIR, ".work"), { recursive: true });
       fs.writeFileSync(path.join(PROJECT_DIR, ".work", "e2e-tiers-phases.md"), text);
       console.log(`tier scenario phases:\n${text}`);
     }
@@ -282,6 +282,43 @@ describe("tier 0 -> tier 1 -> tier 2 on VMs in a private network", { timeout: 75
     } finally {
       await t2.vm.ssh("systemctl start mirrorkit-sync-fedora.timer");
     }
+  });
+
+  it("while both tiers sync a new version of the repository, dnf and zypper never see a broken one", async () => {
+    // Tier 0 publishes mk 2.0 (1.0 removed) with 64 MiB beside it, so each
+    // tier's sync takes a while; the clients run in a loop meanwhile.
+    upstream.publishRpmUpdate("2.0", archiveKey, 64 * 1024 * 1024);
+    const tiers = [
+      ["tier 1", T1, t1],
+      ["tier 2", T2, t2],
+    ] as const;
+    const runs: { tier: string; client: string; ok: boolean; detail: string; duringSync: boolean }[] = [];
+    const newSince = new Map<string, number>();
+    const deadline = Date.now() + 10 * MINUTES;
+    await phase("during-sync client loop", async () => {
+      // Bounded: 10 minutes, 150 rounds; done once both tiers served 2.0 for 3 rounds.
+      for (let round = 0; round < 150 && Date.now() < deadline; round++) {
+        for (const [tier, address, node] of tiers) {
+          const state = await node.vm.ssh("systemctl show -p ActiveState --value mirrorkit-sync-fedora.service");
+          const probes = packageManagers(address, RPM_REPO, "installed");
+          for (const p of probes) runs.push({ tier, client: p.probe.split(":")[0], ok: p.ok, detail: p.detail, duringSync: state.stdout.trim() !== "inactive" });
+          if (probes.every((p) => p.detail === "installed mk-world-2.0")) newSince.set(tier, (newSince.get(tier) ?? 0) + 1);
+        }
+        if (tiers.every(([tier]) => (newSince.get(tier) ?? 0) >= 3)) break;
+      }
+    });
+    const count = (f: (r: (typeof runs)[number]) => boolean) => runs.filter(f).length;
+    const rows = tiers.map(([tier]) => {
+      const mine = runs.filter((r) => r.tier === tier);
+      const n = (f: (r: (typeof runs)[number]) => boolean) => mine.filter(f).length;
+      return `| ${tier} | ${mine.length} | ${n((r) => r.duringSync)} | ${n((r) => /mk-world-1\.0/.test(r.detail))} | ${n((r) => /mk-world-2\.0/.test(r.detail))} | ${n((r) => !r.ok)} |`;
+    });
+    const table = `| tier | client runs (dnf + zypper) | started during a sync | installed 1.0 | installed 2.0 | failures |\n|---|---|---|---|---|---|\n${rows.join("\n")}\n`;
+    fs.writeFileSync(path.join(PROJECT_DIR, ".work", "e2e-client-loop.md"), table);
+    console.log(`client runs while the tiers synced a new repository version:\n${table}`);
+    assert.deepEqual(runs.filter((r) => !r.ok), [], "no client ever saw a broken repository");
+    for (const [tier] of tiers) assert.ok((newSince.get(tier) ?? 0) >= 3, `${tier} came to serve 2.0: ${table}`);
+    assert.ok(count((r) => r.duringSync) > 0, `some client runs overlapped a sync: ${table}`);
   });
 
   it("a second pulumi up of each stack changes nothing", async () => {

@@ -1,6 +1,7 @@
 // A tier-0 upstream fixture: an rsync daemon on loopback serving a
 // distro-like tree with released (0755) and staged (0750) directories.
 import { spawn, type ChildProcess } from "node:child_process";
+import * as crypto from "node:crypto";
 import * as fs from "node:fs";
 import * as net from "node:net";
 import * as path from "node:path";
@@ -30,6 +31,14 @@ export interface Upstream {
   restoreTree(): void;
   /** Rewrites lastupdate, as an upstream does after publishing. */
   touchLastupdate(): void;
+  /**
+   * Publishes a new version of the released RPM repository as a careful
+   * upstream does, every moment consistent: new packages in beside the old,
+   * then the new (signed) repodata swapped in, then the old packages out, then
+   * the change marker. `payloadBytes` of incompressible data come with it, so
+   * a downstream sync takes a while.
+   */
+  publishRpmUpdate(version: string, key: SigningKey, payloadBytes?: number): void;
   /** Opens a staged directory (0750 -> 0755), as the upstream's bitflip. */
   flip(relPath: string): void;
   stop(): Promise<void>;
@@ -142,6 +151,29 @@ export async function startUpstream(module = "fedora", opts: UpstreamOptions = {
       fs.renameSync(aside, root);
     },
     touchLastupdate: () => {
+      fs.writeFileSync(path.join(root, "lastupdate"), `${Date.now()}\n`);
+      fs.writeFileSync(path.join(root, "fullfiletimelist-fedora"), `[Version]\n3\n[Files]\n${Date.now()}\n`);
+    },
+    publishRpmUpdate: (version, key, payloadBytes = 0) => {
+      const live = path.join(root, RPM_REPO);
+      const built = path.join(dir, "rpm-update");
+      fs.rmSync(built, { recursive: true, force: true });
+      publishRpmRepo(built, rpmPackages(version), key);
+      if (payloadBytes > 0) {
+        fs.mkdirSync(path.join(root, "updates"), { recursive: true });
+        fs.writeFileSync(path.join(root, "updates", `payload-${version}.img`), crypto.randomBytes(payloadBytes));
+      }
+      const old = fs.readdirSync(path.join(live, "Packages"), { recursive: true, withFileTypes: true }).filter((e) => e.isFile()).map((e) => path.join(e.parentPath, e.name));
+      for (const letter of fs.readdirSync(path.join(built, "Packages"))) {
+        fs.mkdirSync(path.join(live, "Packages", letter), { recursive: true });
+        for (const f of fs.readdirSync(path.join(built, "Packages", letter))) fs.copyFileSync(path.join(built, "Packages", letter, f), path.join(live, "Packages", letter, f));
+      }
+      fs.cpSync(path.join(built, "repodata"), path.join(live, "repodata.new"), { recursive: true });
+      fs.renameSync(path.join(live, "repodata"), path.join(live, "repodata.old"));
+      fs.renameSync(path.join(live, "repodata.new"), path.join(live, "repodata"));
+      fs.rmSync(path.join(live, "repodata.old"), { recursive: true, force: true });
+      for (const f of old) fs.rmSync(f);
+      fs.rmSync(built, { recursive: true, force: true });
       fs.writeFileSync(path.join(root, "lastupdate"), `${Date.now()}\n`);
       fs.writeFileSync(path.join(root, "fullfiletimelist-fedora"), `[Version]\n3\n[Files]\n${Date.now()}\n`);
     },
