@@ -8,6 +8,8 @@
 //      script over one SSH session on a fresh VM; no-change re-run vs fresh.
 //   B2 no-change sync: the kit's sync job vs plain rsync, bytes and time.
 //   B3 full sync: the kit's sync job vs plain rsync with the same flags.
+//   B3b Debian archive: the kit's two-stage Debian sync vs Debian's own ftpsync,
+//      first sync and no-change re-run, wall time and bytes.
 //   B4 serving: the kit's nginx and Apache configs vs Debian's stock ones.
 //   B5 scale: `pulumi preview` of nodes with 1, 10 and 100 modules.
 //   B7 resume: a first sync killed half-way, then resumed: bytes received
@@ -27,6 +29,7 @@ import { webSupportFiles } from "../components/render/web";
 import { renderSyncExcludes, renderSyncScript, syncModel } from "../components/render/sync";
 import { bootVm } from "../vm/vm";
 import { PROJECT_DIR, pulumi, stackNames } from "./lib/pulumi";
+import { makeSigningKey, publishDebianArchive } from "./lib/repos";
 
 interface Figure {
   id: string;
@@ -42,7 +45,7 @@ const figures: Figure[] = [];
 const args = process.argv.slice(2);
 const only = (args.find((a) => a.startsWith("--only="))?.slice(7) ?? args[args.indexOf("--only") + 1] ?? "")
   .split(",")
-  .filter((s) => /^B\d$/.test(s));
+  .filter((s) => /^B\d[a-z]?$/.test(s));
 const RUNS = Number(args.find((a) => a.startsWith("--runs="))?.slice(7) ?? 3);
 const want = (id: string) => only.length === 0 || only.includes(id);
 const REPORT = path.join(PROJECT_DIR, "docs", "benchmarks.md");
@@ -168,6 +171,112 @@ async function benchSync() {
     figures.push({ id: "B2", what: `no-change sync of ${files} files: bytes over the wire (both ways)`, unit: "bytes", kit: unchanged.kitBytes, plain: unchanged.plainBytes, note: "kit/plain: the kit fetches only lastupdate, no file list" });
     figures.push({ id: "B2", what: `no-change sync of ${files} files: wall time`, unit: "s", kit: unchanged.kit, plain: unchanged.plain });
     figures.push({ id: "B3", what: `full sync of ${files} files into an empty tree`, unit: "s", kit: full.kit, plain: full.plain, note: "kit/plain: the kit adds lock, guards, temp cleanup, status and metrics" });
+  } finally {
+    proxy.close();
+    daemon.kill();
+    fs.rmSync(root, { recursive: true, force: true });
+  }
+}
+
+// ---------------------------------------------------------------- B3b
+/**
+ * B3b: the kit's Debian-layout sync (two stages, gated on the master trace)
+ * against Debian's own ftpsync (the Debian package), on the same archive
+ * built with Debian's tools: a first sync into an empty tree and a re-run
+ * with nothing changed, wall time and bytes over the wire.
+ */
+async function benchFtpsync() {
+  const packages = 40;
+  const fillers = 20_000;
+  const root = tmp("debian");
+  process.stderr.write(`[bench] B3b: a Debian archive of ${packages} packages and ${fillers} pool files...\n`);
+  const key = makeSigningKey();
+  try {
+    publishDebianArchive(
+      root,
+      "bookworm-mk",
+      Array.from({ length: packages }, (_, i) => ({ name: `mk-pkg${i}`, version: "1.0" })),
+      key,
+    );
+  } finally {
+    key.close();
+  }
+  for (let i = 0; i < fillers; i++) {
+    const dir = path.join(root, "pool", "main", "f", `filler${Math.floor(i / 100)}`);
+    if (i % 100 === 0) fs.mkdirSync(dir, { recursive: true });
+    fs.writeFileSync(path.join(dir, `filler${i}_1.0_all.deb`), `filler ${i}\n`);
+  }
+  fs.mkdirSync(path.join(root, "project", "trace"), { recursive: true });
+  fs.writeFileSync(path.join(root, "project", "trace", "master"), "Mon Nov 23 00:00:00 UTC 2026\nArchive serial: 2026112301\n");
+  const log = path.join(tmp("log"), "rsyncd.log");
+  const daemonPort = 28874;
+  const daemon = startRsyncd(root, daemonPort, log);
+  const proxy = await countingProxy(daemonPort);
+  try {
+    const node = parseNodeConfig({
+      name: "bench",
+      host: { address: "127.0.0.1", privateKey: "unused" },
+      sync: [{ name: "debian", upstream: `rsync://127.0.0.1:${proxy.port}/tree/`, path: "debian", checkFile: "project/trace/master", stages: "debian" }],
+    });
+    const kit = (dest: string) => {
+      const state = tmp("state");
+      const m = { ...syncModel(node, node.sync[0]), dest, stateDir: state, metricsFile: path.join(state, "m.prom"), excludePath: path.join(state, "excludes") };
+      fs.writeFileSync(m.excludePath, renderSyncExcludes(m));
+      const script = path.join(state, "sync.sh");
+      fs.writeFileSync(script, renderSyncScript(m));
+      return () => runAsync("sh", [script]);
+    };
+    // ftpsync reads ~/.config/ftpsync/ftpsync.conf; it has no port option, RSYNC_EXTRA carries one.
+    const ftpsync = (dest: string) => {
+      const home = tmp("ftpsync-home");
+      fs.mkdirSync(path.join(home, ".config", "ftpsync"), { recursive: true });
+      fs.writeFileSync(
+        path.join(home, ".config", "ftpsync", "ftpsync.conf"),
+        [
+          `MIRRORNAME="bench.mirrorkit.invalid"`,
+          `TO="${dest}/"`,
+          `MAILTO="nobody@example.invalid"`,
+          `RSYNC_HOST="127.0.0.1"`,
+          `RSYNC_PATH="tree"`,
+          `RSYNC_EXTRA="--port=${proxy.port}"`,
+          `LOGDIR="${home}/log"`,
+          "UIPSLEEP=1",
+          "UIPRETRIES=1",
+          "",
+        ].join("\n"),
+      );
+      return () => runAsync("env", [`HOME=${home}`, "LOGNAME=root", "ftpsync"]);
+    };
+    const full = { kit: [] as number[], plain: [] as number[], kitBytes: [] as number[], plainBytes: [] as number[] };
+    const again = { kit: [] as number[], plain: [] as number[], kitBytes: [] as number[], plainBytes: [] as number[] };
+    const record = async (into: typeof full, which: string, fn: () => Promise<string>) => {
+      const before = proxy.bytes();
+      const t = now();
+      await fn();
+      (which === "kit" ? into.kit : into.plain).push(now() - t);
+      (which === "kit" ? into.kitBytes : into.plainBytes).push(proxy.bytes() - before);
+    };
+    for (let r = 0; r < RUNS; r++) {
+      const dk = tmp("dest-kit");
+      const df = tmp("dest-ftpsync");
+      const runs = [["kit", kit(dk)], ["ftpsync", ftpsync(df)]] as [string, () => Promise<string>][];
+      // Alternate the order so neither always runs on a warmer cache.
+      for (const [which, fn] of r % 2 === 0 ? runs : [...runs].reverse()) await record(full, which, fn);
+      for (const [which, fn] of runs) await record(again, which, fn);
+      // Both hold the archive (Release, pool, and one trace of their own).
+      for (const dest of [dk, df]) {
+        if (!fs.existsSync(path.join(dest, "dists", "bookworm-mk", "InRelease")) || !fs.existsSync(path.join(dest, "pool", "main", "f", "filler199", "filler19999_1.0_all.deb"))) {
+          throw new Error(`B3b: ${dest} does not hold the whole archive`);
+        }
+      }
+      fs.rmSync(dk, { recursive: true, force: true });
+      fs.rmSync(df, { recursive: true, force: true });
+    }
+    const what = `Debian archive (${packages} packages, ${fillers} pool files)`;
+    figures.push({ id: "B3b", what: `${what}: first sync into an empty tree, wall time`, unit: "s", kit: full.kit, plain: full.plain, note: "kit/ftpsync: both two-stage" });
+    figures.push({ id: "B3b", what: `${what}: first sync, bytes over the wire`, unit: "bytes", kit: full.kitBytes, plain: full.plainBytes, note: "kit/ftpsync" });
+    figures.push({ id: "B3b", what: `${what}: re-run, nothing changed, wall time`, unit: "s", kit: again.kit, plain: again.plain, note: "kit/ftpsync: the kit reads the master trace and stops" });
+    figures.push({ id: "B3b", what: `${what}: re-run, nothing changed, bytes`, unit: "bytes", kit: again.kitBytes, plain: again.plainBytes, note: "kit/ftpsync" });
   } finally {
     proxy.close();
     daemon.kill();
@@ -446,6 +555,9 @@ async function benchProvision() {
 }
 
 // ---------------------------------------------------------------- report
+/** A report row's benchmark id ("B3", "B3b"), or "" for other lines. */
+const rowId = (line: string) => /^\| (B\d[a-z]?) \|/.exec(line)?.[1] ?? "";
+
 function report(): string {
   const versions = [
     `node ${process.versions.node}`,
@@ -454,6 +566,7 @@ function report(): string {
     run("sh", ["-c", "apache2 -v | head -n1"]).trim(),
     run("sh", ["-c", "rsync --version | head -n1"]).trim(),
     run("sh", ["-c", "wrk -v 2>&1 | head -n1 || true"]).trim(),
+    run("sh", ["-c", "dpkg-query -W -f 'ftpsync ${Version}' ftpsync 2>/dev/null || true"]).trim(),
   ];
   const lines = [
     "# mirrorkit benchmarks",
@@ -473,7 +586,7 @@ function report(): string {
   const previousDate = /^Written by `npm run bench` on (\S+?)\./m.exec(previous)?.[1] ?? "an earlier run";
   const kept = previous
     .split("\n")
-    .filter((l) => /^\| B\d /.test(l) && !want(l.slice(2, 4)) && !figures.some((f) => f.id === l.slice(2, 4)))
+    .filter((l) => rowId(l) !== "" && !want(rowId(l)) && !figures.some((f) => f.id === rowId(l)))
     .map((l) => (/\(measured \S+\) \|$/.test(l) ? l : l.replace(/ \|$/, ` (measured ${previousDate.replace(/T.*/, "")}) |`)));
   const rows: string[] = [];
   for (const f of figures) {
@@ -485,15 +598,18 @@ function report(): string {
     );
   }
   // In id order; within an id, as measured.
-  const ordered = [...rows, ...kept].map((l, i) => ({ l, i })).sort((a, b) => a.l.slice(2, 4).localeCompare(b.l.slice(2, 4)) || a.i - b.i);
+  const ordered = [...rows, ...kept].map((l, i) => ({ l, i })).sort((a, b) => rowId(a.l).localeCompare(rowId(b.l)) || a.i - b.i);
   lines.push(...ordered.map((r) => r.l));
-  return lines.join("\n") + "\n";
+  // Sections after the table ("## ...": figures from the end-to-end scenario) stay as they are.
+  const sections = previous.indexOf("\n## ");
+  return lines.join("\n") + "\n" + (sections >= 0 ? previous.slice(sections) : "");
 }
 
 async function main() {
   let failure: unknown;
   try {
     if (want("B2") || want("B3")) await benchSync();
+    if (want("B3b")) await benchFtpsync();
     if (want("B4")) benchServing();
     if (want("B5")) await benchScale();
     if (want("B7")) await benchResume();

@@ -19,6 +19,11 @@ const USAGE = `usage: npm run doctor -- --url URL [options]
   --rpm PATH              a package: octet-stream
   --file PATH             a plain file: ranged GET answered (default: --rpm)
   --min-iso-bytes N       the ISO must be at least this large
+  --iso-bytes N           HEAD of the ISO answers 200 with exactly this Content-Length (Fedora's crawler)
+  --category MODULE       the public rsync module lists whole in one connection (MirrorManager's
+                          crawl): --rpm/--file under it listed, --staged under it not
+  --traces DIR            Debian's trace directory (e.g. debian/project/trace): its HTML listing
+                          links _traces and every trace named there, each in ftpsync's format
   --iso-limit N           per-address ISO connection limit to check
   --from ADDR             leave from this local address (a public client)
   --other-from ADDR       a second client address, served while --from is at its limit
@@ -60,6 +65,9 @@ function options() {
         rpm: { type: "string" },
         file: { type: "string" },
         "min-iso-bytes": { type: "string" },
+        "iso-bytes": { type: "string" },
+        category: { type: "string", multiple: true, default: [] },
+        traces: { type: "string" },
         "iso-limit": { type: "string" },
         from: { type: "string" },
         "other-from": { type: "string" },
@@ -110,6 +118,8 @@ async function main(): Promise<void> {
   const rsyncBase = (o.rsync ?? `rsync://${web.hostname}`).replace(/\/+$/, "");
   if (!/^rsync:\/\/[^/]+$/.test(rsyncBase)) fail(`--rsync: expected rsync://host[:port], not "${o.rsync}"`);
   const minIso = positive(o["min-iso-bytes"], "min-iso-bytes");
+  const isoBytes = positive(o["iso-bytes"], "iso-bytes");
+  if (isoBytes !== undefined && !o.iso) fail("--iso-bytes needs --iso");
   const isoLimit = positive(o["iso-limit"], "iso-limit");
   const expectPrivate = o["expect-private"];
   if (expectPrivate !== undefined && !["served", "refused", "auth-failed"].includes(expectPrivate)) {
@@ -209,6 +219,13 @@ async function main(): Promise<void> {
         return [r.status === 200 && length >= minIso, `status ${r.status}, Content-Length ${length}`];
       });
     }
+    if (isoBytes !== undefined) {
+      await check(`http: HEAD of ${iso} answers 200 with Content-Length ${isoBytes}`, async () => {
+        const r = await get(iso, { method: "HEAD" });
+        const length = r.headers["content-length"];
+        return [r.status === 200 && length === String(isoBytes), `status ${r.status}, Content-Length ${length ?? "(none)"}`];
+      });
+    }
     if (isoLimit !== undefined) {
       const other = o["other-from"];
       await check(`http: connection ${isoLimit + 1} to an ISO from one address is refused${other ? ", another address is served" : ""}`, async () => {
@@ -217,6 +234,46 @@ async function main(): Promise<void> {
         return [ok, `held ${p.held.join(",")}, next ${p.extra}${other ? `, from ${other}: ${p.other}` : ""}`];
       });
     }
+  }
+
+  for (const module of o.category.map(trim)) {
+    await check(`rsync: category ${module} lists whole over public rsync in one connection`, () => {
+      const r = rsyncClient(["-r", "--list-only", `${rsyncBase}/${module}/`], { from });
+      const listed = rsyncListedPaths(r.out);
+      const under = (p: string) => (trim(p).startsWith(`${module}/`) ? trim(p).slice(module.length + 1) : undefined);
+      const expected = [o.rpm, o.file].flatMap((p) => (p && under(p) !== undefined ? [under(p)!] : []));
+      const missing = expected.filter((p) => !listed.includes(p));
+      const staged = o.staged.flatMap((p) => (under(p) !== undefined ? [under(p)!] : [])).filter((p) => listed.some((l) => l === p || l.startsWith(`${p}/`)));
+      const ok = r.code === 0 && listed.length > 0 && missing.length === 0 && staged.length === 0;
+      return [ok, `rsync exit ${r.code}, ${listed.length} entries${missing.length ? `, missing ${missing.join(", ")}` : ""}${staged.length ? `, staged listed: ${staged.join(", ")}` : ""}`];
+    });
+  }
+
+  if (o.traces) {
+    const dir = trim(o.traces);
+    await check(`http: ${dir}/ lists _traces and each trace it names, in ftpsync's format`, async () => {
+      const listing = await get(`${dir}/`);
+      const names = (await get(`${dir}/_traces`)).body.split("\n").filter((n) => n !== "");
+      const linked = (n: string) => new RegExp(`href="(\\./)?${escapeRegex(encodeURIComponent(n))}"`).test(listing.body);
+      const problems: string[] = [];
+      if (listing.status !== 200) problems.push(`listing status ${listing.status}`);
+      if (!linked("_traces")) problems.push("_traces not listed");
+      if (names.length === 0) problems.push("_traces names no trace");
+      // A Debian archive's master trace carries the serial every mirror's trace must repeat.
+      const serialOf = (body: string) => /^Archive serial: (\S+)$/m.exec(body)?.[1];
+      const masterSerial = names.includes("master") ? serialOf((await get(`${dir}/master`)).body) : undefined;
+      for (const n of names) {
+        if (!linked(n)) problems.push(`${n} not listed`);
+        if (n === "master") continue;
+        const t = await get(`${dir}/${encodeURIComponent(n)}`);
+        // ftpsync's trace: a date line, then "Key: value" fields the checkers read.
+        for (const field of ["Date", "Running on host", "Creator"]) {
+          if (!new RegExp(`^${field}: \\S`, "m").test(t.body)) problems.push(`${n} has no "${field}:"`);
+        }
+        if (masterSerial !== undefined && serialOf(t.body) !== masterSerial) problems.push(`${n}: Archive serial ${serialOf(t.body) ?? "(none)"}, master's ${masterSerial}`);
+      }
+      return [problems.length === 0, problems.length ? problems.join("; ") : `traces: ${names.join(", ")}`];
+    });
   }
 
   for (const module of o["status-module"]) {

@@ -7,7 +7,7 @@ import * as net from "node:net";
 import * as path from "node:path";
 import type { Lan } from "./lan";
 import { freePort } from "../../vm/vm";
-import { publishRpmRepo, type PackageSpec, type SigningKey } from "./repos";
+import { publishRpmRepo, type PackageSpec, type SigningKey } from "../../scripts/lib/repos";
 import { tmpDir } from "./tools";
 
 /** Where the fixture's signed RPM repositories sit (Fedora's layout), released and staged. */

@@ -12,7 +12,7 @@ import * as path from "node:path";
 import { runClient, type ClientKind } from "../../scripts/lib/clients";
 import { PROJECT_DIR } from "../../scripts/lib/pulumi";
 import { serveTree } from "../lib/nginx";
-import { makeSigningKey, publishDebianArchive, publishPacmanRepo, publishRpmRepo, type PackageSpec, type SigningKey } from "../lib/repos";
+import { makeSigningKey, publishDebianArchive, publishPacmanRepo, publishRpmRepo, type PackageSpec, type SigningKey } from "../../scripts/lib/repos";
 import { tmpDir } from "../lib/tools";
 
 const PACKAGES: PackageSpec[] = [
@@ -56,6 +56,17 @@ describe("real package managers against the kit's nginx", { timeout: 300_000 }, 
       publish(r.kind, path.join(root, r.staged), key, r.dist);
       stage(path.join(root, r.staged));
     }
+    // Debian's trace directory as ftpsync leaves it: the master's trace, this mirror's, and _traces.
+    const traces = path.join(root, "debian", "project", "trace");
+    fs.mkdirSync(traces, { recursive: true });
+    fs.writeFileSync(path.join(traces, "master"), "Mon Nov 23 00:00:00 UTC 2026\nArchive serial: 2026112301\n");
+    fs.writeFileSync(path.join(traces, "_traces"), "master\nmirror.example.org\n");
+    const trace = (serial: string) =>
+      `Mon Nov 23 01:00:00 UTC 2026\nDate: Mon, 23 Nov 2026 01:00:00 +0000\nArchive serial: ${serial}\nCreator: mirrorkit test\nRunning on host: mirror.example.org\n`;
+    fs.writeFileSync(path.join(traces, "mirror.example.org"), trace("2026112301"));
+    fs.mkdirSync(path.join(root, "debian-behind", "project", "trace"), { recursive: true });
+    for (const f of ["master", "_traces"]) fs.copyFileSync(path.join(traces, f), path.join(root, "debian-behind", "project", "trace", f));
+    fs.writeFileSync(path.join(root, "debian-behind", "project", "trace", "mirror.example.org"), trace("2026112201"));
     const served = await serveTree(dir, root);
     nginx = served.nginx;
     base = `http://127.0.0.1:${served.port}`;
@@ -100,6 +111,15 @@ describe("real package managers against the kit's nginx", { timeout: 300_000 }, 
       assert.match(run.error, /signature|NO_PUBKEY|not signed|unknown|GPG/i, run.transcript);
     });
   }
+
+  it("doctor --traces: the trace directory as Debian's checker reads it, and a trace behind its master is named", () => {
+    const ok = doctor(["--traces", "debian/project/trace"]);
+    assert.equal(ok.status, 0, ok.stdout + ok.stderr);
+    assert.match(ok.stdout, /^ok  \s+http: debian\/project\/trace\/ lists _traces .*: traces: master, mirror\.example\.org$/m);
+    const behind = doctor(["--traces", "debian-behind/project/trace"]);
+    assert.equal(behind.status, 1, behind.stdout + behind.stderr);
+    assert.match(behind.stdout, /^FAIL .*mirror\.example\.org: Archive serial 2026112201, master's 2026112301$/m);
+  });
 
   it("doctor refuses a --client run without --key, naming the option", () => {
     const d = doctor(["--client", "dnf", "--repo", "x"]);

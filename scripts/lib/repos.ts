@@ -1,4 +1,4 @@
-// Real, signed package repositories for the tier-0 fixture, built in the test
+// Real, signed package repositories for test fixtures and benchmarks, built
 // with the distributions' own tools (Debian packages them all): an RPM
 // repository (rpmbuild, rpmsign, createrepo_c, signed repomd.xml) as dnf and
 // zypper read it, a Debian archive (dpkg-deb, apt-ftparchive, signed
@@ -7,8 +7,8 @@
 import { spawnSync, type SpawnSyncOptions } from "node:child_process";
 import * as fs from "node:fs";
 import * as path from "node:path";
-import { stopDaemonsUnder } from "../../scripts/lib/clients";
-import { tmpDir } from "./tools";
+import { stopDaemonsUnder } from "./clients";
+import { scratchDir as tmpDir } from "./probes";
 
 export interface SigningKey {
   /** GNUPGHOME holding the secret key. */
