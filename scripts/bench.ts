@@ -22,7 +22,7 @@ import * as fs from "node:fs";
 import * as net from "node:net";
 import * as os from "node:os";
 import * as path from "node:path";
-import { parseNodeConfig } from "../components/config";
+import { parseNodeConfig, type NodeConfig } from "../components/config";
 import { renderApacheConf } from "../components/render/apache";
 import { renderNginxConf, webModel } from "../components/render/nginx";
 import { webSupportFiles } from "../components/render/web";
@@ -115,6 +115,16 @@ function startRsyncd(root: string, port: number, logFile: string) {
   return child;
 }
 
+/** The kit's sync script for the node's first job, rendered to sync into `dest` with state of its own; runs it. */
+function kitSync(node: NodeConfig, dest: string): () => Promise<string> {
+  const state = tmp("state");
+  const m = { ...syncModel(node, node.sync[0]), dest, stateDir: state, metricsFile: path.join(state, "m.prom"), excludePath: path.join(state, "excludes") };
+  fs.writeFileSync(m.excludePath, renderSyncExcludes(m));
+  const script = path.join(state, "sync.sh");
+  fs.writeFileSync(script, renderSyncScript(m));
+  return () => runAsync("sh", [script]);
+}
+
 // ---------------------------------------------------------------- B2, B3
 async function benchSync() {
   const files = 100_000;
@@ -132,14 +142,7 @@ async function benchSync() {
       host: { address: "127.0.0.1", privateKey: "unused" },
       sync: [{ name: "tree", upstream: `rsync://127.0.0.1:${proxy.port}/tree/`, path: "tree", checkFile: "lastupdate", trace: false }],
     });
-    const kitRun = (dest: string) => {
-      const state = tmp("state");
-      const m = { ...syncModel(node, node.sync[0]), dest, stateDir: state, metricsFile: path.join(state, "m.prom"), excludePath: path.join(state, "excludes") };
-      fs.writeFileSync(m.excludePath, renderSyncExcludes(m));
-      const script = path.join(state, "sync.sh");
-      fs.writeFileSync(script, renderSyncScript(m));
-      return () => runAsync("sh", [script]);
-    };
+    const kitRun = (dest: string) => kitSync(node, dest);
     const plain = (dest: string) => () =>
       runAsync("rsync", ["-rtlpH", "--safe-links", "--numeric-ids", "--delete-after", "--delay-updates", `rsync://127.0.0.1:${proxy.port}/tree/`, `${dest}/`]);
 
@@ -218,14 +221,7 @@ async function benchFtpsync() {
       host: { address: "127.0.0.1", privateKey: "unused" },
       sync: [{ name: "debian", upstream: `rsync://127.0.0.1:${proxy.port}/tree/`, path: "debian", checkFile: "project/trace/master", stages: "debian" }],
     });
-    const kit = (dest: string) => {
-      const state = tmp("state");
-      const m = { ...syncModel(node, node.sync[0]), dest, stateDir: state, metricsFile: path.join(state, "m.prom"), excludePath: path.join(state, "excludes") };
-      fs.writeFileSync(m.excludePath, renderSyncExcludes(m));
-      const script = path.join(state, "sync.sh");
-      fs.writeFileSync(script, renderSyncScript(m));
-      return () => runAsync("sh", [script]);
-    };
+    const kit = (dest: string) => kitSync(node, dest);
     // ftpsync reads ~/.config/ftpsync/ftpsync.conf; it has no port option, RSYNC_EXTRA carries one.
     const ftpsync = (dest: string) => {
       const home = tmp("ftpsync-home");

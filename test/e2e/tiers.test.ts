@@ -288,26 +288,33 @@ describe("tier 0 -> tier 1 -> tier 2 on VMs in a private network", { timeout: 75
   });
 
   it("while both tiers sync a new version of the repository, dnf and zypper never see a broken one (counts reported)", async () => {
-    // Tier 0 publishes mk 2.0 (1.0 removed) with 64 MiB beside it, so each
-    // tier's sync takes a while; the clients run in a loop meanwhile.
-    upstream.publishRpmUpdate("2.0", archiveKey, 64 * 1024 * 1024);
+    // Tier 0 publishes three new versions one after the other (each with its
+    // packages and signed metadata, the previous packages gone, 64 MiB beside
+    // them, so each tier's sync takes a while); the clients run in a loop
+    // while both tiers sync each one.
     const tiers = [
       ["tier 1", T1, t1],
       ["tier 2", T2, t2],
     ] as const;
     const runs: { tier: string; client: string; ok: boolean; detail: string; duringSync: boolean }[] = [];
-    const newSince = new Map<string, number>();
-    const deadline = Date.now() + 10 * MINUTES;
+    const served = new Map<string, number>();
+    const deadline = Date.now() + 15 * MINUTES;
+    const versions = ["2.0", "3.0", "4.0"];
     await phase("during-sync client loop", async () => {
-      // Bounded: 10 minutes, 150 rounds; done once both tiers served 2.0 for 3 rounds.
-      for (let round = 0; round < 150 && Date.now() < deadline; round++) {
-        for (const [tier, address, node] of tiers) {
-          const state = await node.vm.ssh("systemctl show -p ActiveState --value mirrorkit-sync-fedora.service");
-          const probes = packageManagers(address, RPM_REPO, "installed");
-          for (const p of probes) runs.push({ tier, client: p.probe.split(":")[0], ok: p.ok, detail: p.detail, duringSync: state.stdout.trim() !== "inactive" });
-          if (probes.every((p) => p.detail === "installed mk-world-2.0")) newSince.set(tier, (newSince.get(tier) ?? 0) + 1);
+      for (const version of versions) {
+        upstream.publishRpmUpdate(version, archiveKey, 64 * 1024 * 1024);
+        // Bounded: 15 minutes in all, 100 rounds a version; the next version once both tiers served this one for 3 rounds.
+        const rounds = new Map<string, number>();
+        for (let round = 0; round < 100 && Date.now() < deadline; round++) {
+          for (const [tier, address, node] of tiers) {
+            const state = await node.vm.ssh("systemctl show -p ActiveState --value mirrorkit-sync-fedora.service");
+            const probes = packageManagers(address, RPM_REPO, "installed");
+            for (const p of probes) runs.push({ tier, client: p.probe.split(":")[0], ok: p.ok, detail: p.detail, duringSync: state.stdout.trim() !== "inactive" });
+            if (probes.every((p) => p.detail === `installed mk-world-${version}`)) rounds.set(tier, (rounds.get(tier) ?? 0) + 1);
+          }
+          if (tiers.every(([tier]) => (rounds.get(tier) ?? 0) >= 3)) break;
         }
-        if (tiers.every(([tier]) => (newSince.get(tier) ?? 0) >= 3)) break;
+        for (const [tier] of tiers) if ((rounds.get(tier) ?? 0) >= 3) served.set(tier, (served.get(tier) ?? 0) + 1);
       }
     });
     type Run = (typeof runs)[number];
@@ -324,20 +331,20 @@ describe("tier 0 -> tier 1 -> tier 2 on VMs in a private network", { timeout: 75
       const cells = [
         mine.length,
         count((r) => r.duringSync, mine),
-        count((r) => /mk-world-1\.0/.test(r.detail), mine),
-        count((r) => /mk-world-2\.0/.test(r.detail), mine),
+        count((r) => r.ok && !r.detail.endsWith(`-${versions.at(-1)}`), mine),
+        count((r) => r.detail.endsWith(`-${versions.at(-1)}`), mine),
         count(signatureRace, mine),
         count((r) => !r.ok && !signatureRace(r), mine),
       ];
       return `| ${tier} | ${cells.join(" | ")} |`;
     });
-    const table = `| tier | client runs (dnf + zypper) | started during a sync | installed 1.0 | installed 2.0 | signature pair caught mid-swap | other failures |\n|---|---|---|---|---|---|---|\n${rows.join("\n")}\n`;
+    const table = `| tier | client runs (dnf + zypper) | started during a sync | installed an earlier version | installed the last (${versions.at(-1)}) | signature pair caught mid-swap | other failures |\n|---|---|---|---|---|---|---|\n${rows.join("\n")}\n`;
     fs.writeFileSync(path.join(PROJECT_DIR, ".work", "e2e-client-loop.md"), table);
-    console.log(`client runs while the tiers synced a new repository version:\n${table}`);
+    console.log(`client runs while the tiers synced ${versions.length} new repository versions in turn:\n${table}`);
     const detail = JSON.stringify(runs.filter((r) => !r.ok), null, 2);
     assert.deepEqual(runs.filter((r) => !r.ok && !signatureRace(r)), [], `no client saw a broken repository: ${detail}`);
     assert.deepEqual(runs.filter((r) => signatureRace(r) && !r.duringSync), [], `a signature mismatch outside a sync is a broken repository: ${detail}`);
-    for (const [tier] of tiers) assert.ok((newSince.get(tier) ?? 0) >= 3, `${tier} came to serve 2.0: ${table}`);
+    for (const [tier] of tiers) assert.equal(served.get(tier), versions.length, `${tier} came to serve each version in turn: ${table}`);
     assert.ok(count((r) => r.duringSync) > 0, `some client runs overlapped a sync: ${table}`);
   });
 
