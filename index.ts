@@ -4,7 +4,11 @@ import { ConfigError, configWarnings, parseNodeConfig, type NodeConfig } from ".
 import { downstreamCredentials, downstreamInfo, withUpstreamStack, type DownstreamInfo } from "./components/downstream";
 import { DockerNode } from "./components/docker-node";
 import { MirrorNode } from "./components/mirror-node";
+import { plainTextSecrets, plainTextSecretsMessage } from "./components/plaintext-secrets";
 import { useTemplateOverrides } from "./components/render/templates";
+import * as fs from "node:fs";
+import * as path from "node:path";
+import { parse as parseYaml } from "yaml";
 
 function parse(raw: unknown): NodeConfig {
   try {
@@ -58,9 +62,47 @@ async function resolveUpstreamStack(raw: Record<string, unknown>, node: NodeConf
   return parse(withUpstreamStack(raw, info, ref.user, password));
 }
 
+/**
+ * Refuses secrets written in plain text in the stack file (they would go into
+ * git with it). The engine only says that `mirrorkit:node` holds some
+ * encrypted value, not which, so the stack file is read (Pulumi.yaml's
+ * stackConfigDir). Without a stack file (config given another way), a node
+ * with a secret field and no encrypted value at all is refused by what the
+ * engine says; one with some encrypted value is let through with a warning.
+ */
+function plainTextSecretsProblem(raw: Record<string, unknown>): string | undefined {
+  const file = path.join("stacks", `Pulumi.${pulumi.getStack()}.yaml`);
+  if (fs.existsSync(file)) {
+    const doc = (parseYaml(fs.readFileSync(file, "utf8")) ?? {}) as { config?: Record<string, unknown> };
+    const plain = plainTextSecrets(doc.config?.["mirrorkit:node"]).map((s) => s.path);
+    return plain.length > 0 ? plainTextSecretsMessage(file, plain) : undefined;
+  }
+  const present = plainTextSecrets(raw).map((s) => s.path);
+  if (present.length === 0) return undefined;
+  // Not in the SDK's typings, but exported: whether the engine marked the key secret.
+  const runtime = pulumi.runtime as unknown as { isConfigSecret?: (key: string) => boolean };
+  if (runtime.isConfigSecret?.("mirrorkit:node") === false) return plainTextSecretsMessage('config "mirrorkit:node"', present);
+  void pulumi.log.warn(`no stack file ${file} to check; make sure ${present.map((p) => `mirrorkit:node.${p}`).join(", ")} are set with --secret`);
+  return undefined;
+}
+
+/** Parses the config; plain-text secrets are refused with every other problem, in one message. */
+function parseChecked(raw: Record<string, unknown>): NodeConfig {
+  const secrets = plainTextSecretsProblem(raw);
+  let node: NodeConfig;
+  try {
+    node = parse(raw);
+  } catch (err) {
+    if (secrets !== undefined && pulumi.RunError.isInstance(err)) throw new pulumi.RunError(`${err.message}\n${secrets}`);
+    throw err;
+  }
+  if (secrets !== undefined) throw new pulumi.RunError(secrets);
+  return node;
+}
+
 export = async () => {
   const raw = rawConfig();
-  const node = await resolveUpstreamStack(raw, parse(raw));
+  const node = await resolveUpstreamStack(raw, parseChecked(raw));
   for (const warning of configWarnings(node)) void pulumi.log.warn(warning);
   useTemplateOverrides(node.templateDir === undefined ? undefined : `${process.cwd()}/${node.templateDir}`);
   const mirror = node.runtime === "docker" ? new DockerNode(node.name, node) : new MirrorNode(node.name, node);

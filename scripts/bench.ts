@@ -30,6 +30,7 @@ import { renderSyncExcludes, renderSyncScript, syncModel } from "../components/r
 import { bootVm } from "../vm/vm";
 import { PROJECT_DIR, pulumi, stackNames } from "./lib/pulumi";
 import { makeSigningKey, publishDebianArchive } from "./lib/repos";
+import { writeStackFile } from "./lib/stack-file";
 
 interface Figure {
   id: string;
@@ -455,7 +456,7 @@ async function benchScale() {
       rsync: { modules },
       sync: modules.map((m) => ({ name: m.name, upstream: `rsync://tier1.example.org/${m.name}/`, path: m.path })),
     };
-    fs.writeFileSync(path.join(PROJECT_DIR, "stacks", `Pulumi.${stack}.yaml`), `config:\n  mirrorkit:node: ${JSON.stringify(node)}\n`);
+    await writeStackFile(stack, node);
     try {
       if (!(await stackNames()).includes(stack)) await pulumi(["stack", "init", stack]);
       times[n] = [];
@@ -518,8 +519,7 @@ async function benchProvision() {
       rsync: { modules: [{ name: "pub", path: "pub" }], private: { modules: [{ name: "pub-tier", path: "pub" }], hostsAllow: ["10.0.2.2"], users: [{ name: "t2", password: "bench-secret" }] } },
       sync: [{ name: "pub", upstream: "rsync://10.0.2.100/pub/", path: "pub" }],
     };
-    const file = path.join(PROJECT_DIR, "stacks", `Pulumi.${stack}.yaml`);
-    fs.writeFileSync(file, `config:\n  mirrorkit:node: ${JSON.stringify(node)}\n`);
+    const file = await writeStackFile(stack, node);
     try {
       if (!(await stackNames()).includes(stack)) await pulumi(["stack", "init", stack]);
       let t = now();

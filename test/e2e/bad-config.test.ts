@@ -17,7 +17,7 @@ describe("invalid stack config through the real CLI", { timeout: 5 * 60_000 }, (
   });
 
   it("pulumi up fails before touching the host, naming every bad field", async () => {
-    writeStackFile(STACK, {
+    await writeStackFile(STACK, {
       name: "bad",
       // Nothing may ever connect here: TEST-NET-1.
       host: { address: "192.0.2.10", privateKey: "unused" },
@@ -43,5 +43,39 @@ describe("invalid stack config through the real CLI", { timeout: 5 * 60_000 }, (
     const { stdout } = await pulumi(["stack", "export", "--stack", STACK]);
     const resources = (JSON.parse(stdout) as { deployment: { resources?: { type: string }[] } }).deployment.resources ?? [];
     assert.deepEqual(resources.filter((x) => x.type !== "pulumi:pulumi:Stack" && x.type !== "pulumi:providers:command"), []);
+  });
+
+  it("secrets written in plain text in the stack file are refused, each named with the command that encrypts it", async () => {
+    if (!(await stackNames()).includes(STACK)) await pulumi(["stack", "init", STACK]);
+    const file = path.join(PROJECT_DIR, "stacks", `Pulumi.${STACK}.yaml`);
+    const salt = /^encryptionsalt: .*$/m.exec(fs.readFileSync(file, "utf8"))?.[0] ?? "";
+    // An otherwise valid node, written by hand as a hurried operator would.
+    const node = {
+      name: "plain",
+      host: { address: "192.0.2.10", privateKey: "-----BEGIN OPENSSH PRIVATE KEY-----" },
+      rsync: {
+        modules: [{ name: "fedora", path: "fedora" }],
+        private: { modules: [{ name: "tier", path: "fedora" }], hostsAllow: ["198.51.100.7"], users: [{ name: "t2", password: "plain-text-password" }] },
+      },
+      sync: [{ name: "fedora", upstream: "rsync://tier1.example.org/fedora/", path: "fedora" }],
+      reportMirror: { site: "s", sitePassword: "plain-site-password", host: "mirror.example.org", categories: { "Fedora Linux": "fedora" } },
+    };
+    fs.writeFileSync(file, `${salt}\nconfig:\n  mirrorkit:node: ${JSON.stringify(node)}\n`);
+    const r = await pulumi(["preview", "--stack", STACK], { check: false });
+    const out = r.stdout + r.stderr;
+    assert.notEqual(r.code, 0);
+    assert.match(out, /stacks\/Pulumi\.e2e-bad-config\.yaml holds secrets in plain text/);
+    for (const p of ["host.privateKey", "rsync.private.users[0].password", "reportMirror.sitePassword"]) {
+      assert.ok(out.includes(`mirrorkit:node.${p}: a secret in plain text`), `${p} named:\n${out}`);
+      assert.ok(out.includes(`pulumi config set --secret --path 'node.${p}'`), `the command for ${p}`);
+    }
+    assert.doesNotMatch(out, /plain-text-password|plain-site-password/, "the values are not echoed");
+    // The same node with the secrets encrypted (as writeStackFile stores them) previews cleanly.
+    await writeStackFile(STACK, node);
+    const encrypted = fs.readFileSync(file, "utf8");
+    assert.doesNotMatch(encrypted, /plain-text-password|plain-site-password|BEGIN OPENSSH/);
+    assert.equal((encrypted.match(/secure: '?v1:/g) ?? []).length, 3);
+    const ok = await pulumi(["preview", "--stack", STACK], { check: false });
+    assert.equal(ok.code, 0, ok.stdout + ok.stderr);
   });
 });

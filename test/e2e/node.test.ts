@@ -75,7 +75,7 @@ describe("complete node on a VM (real pulumi up)", { timeout: 40 * MINUTES }, ()
 
   it("a tier-2 stack takes host, private module and credentials from this tier 1 by StackReference", async () => {
     const t2 = "e2e-full-t2";
-    writeStackFile(t2, {
+    await writeStackFile(t2, {
       name: "full-t2",
       tier: 2,
       // Preview only: TEST-NET-1 is never contacted.
@@ -168,7 +168,7 @@ describe("complete node on a VM (real pulumi up)", { timeout: 40 * MINUTES }, ()
     // Scheduled on the VM's clock, a minute ahead, and added by an `up` of its own.
     const vmNow = Number((await node.vm.ssh("date -u +%s")).stdout.trim());
     flipAt = new Date((vmNow + 60) * 1000).toISOString().replace("T", " ").replace(/\.\d+Z$/, " UTC");
-    writeStackFile(node.stack, config(vmHost(node.vm)));
+    await writeStackFile(node.stack, config(vmHost(node.vm)));
     const up = await node.up();
     assert.equal(up.code, 0, up.stdout + up.stderr);
     assert.equal((await node.vm.ssh("systemctl is-active mirrorkit-bitflip-f42.timer")).stdout.trim(), "active");
@@ -225,7 +225,7 @@ describe("complete node on a VM (real pulumi up)", { timeout: 40 * MINUTES }, ()
     assert.equal(sh("ssh-keygen", ["-q", "-t", "ed25519", "-N", "", "-f", newKey]).code, 0);
     await node.vm.ssh(`cat >> /root/.ssh/authorized_keys`, { input: fs.readFileSync(`${newKey}.pub`, "utf8") });
     const rotated = { ...vmHost(node.vm), privateKeyPath: newKey, address: node.vm.address === "127.0.0.1" ? "localhost" : node.vm.address };
-    writeStackFile(node.stack, config(rotated));
+    await writeStackFile(node.stack, config(rotated));
     try {
       const preview = await node.preview(["--diff"]);
       assert.equal(preview.code, 0, preview.stdout + preview.stderr);
@@ -238,7 +238,7 @@ describe("complete node on a VM (real pulumi up)", { timeout: 40 * MINUTES }, ()
       assert.equal(again.code, 0, again.stdout + again.stderr);
     } finally {
       // Back to the harness's connection for the tests that follow.
-      writeStackFile(node.stack, config(vmHost(node.vm)));
+      await writeStackFile(node.stack, config(vmHost(node.vm)));
       const back = await node.up();
       assert.equal(back.code, 0, back.stdout + back.stderr);
       assert.equal((await node.vm.ssh(probe)).stdout, before, "nor on the way back");
@@ -251,14 +251,14 @@ describe("complete node on a VM (real pulumi up)", { timeout: 40 * MINUTES }, ()
     const before = (await node.vm.ssh("cat /etc/systemd/system/mirrorkit-sync-fedora.timer")).stdout;
     const broken = config(vmHost(node.vm));
     (broken.sync as Record<string, unknown>[])[0].schedule = "not-a-calendar";
-    writeStackFile(node.stack, broken);
+    await writeStackFile(node.stack, broken);
     const up = await node.up();
     assert.notEqual(up.code, 0);
     assert.match(up.stdout + up.stderr, /validation failed for \/etc\/systemd\/system\/mirrorkit-sync-fedora.timer/);
     const after = (await node.vm.ssh("cat /etc/systemd/system/mirrorkit-sync-fedora.timer")).stdout;
     assert.equal(after, before);
     assert.equal((await node.vm.ssh("systemctl is-active mirrorkit-sync-fedora.timer")).stdout.trim(), "active");
-    writeStackFile(node.stack, config(vmHost(node.vm)));
+    await writeStackFile(node.stack, config(vmHost(node.vm)));
   });
 
   it("pulumi destroy removes services, timers and users, and keeps the data", async () => {

@@ -30,7 +30,7 @@ function safeNode(): Record<string, unknown> {
 }
 
 async function preview(stack: string, node: Record<string, unknown>) {
-  writeStackFile(stack, node);
+  await writeStackFile(stack, node);
   if (!(await stackNames()).includes(stack)) await pulumi(["stack", "init", stack]);
   return pulumi(["preview", "--stack", stack, "--policy-pack", path.join(PROJECT_DIR, "policies")], { check: false });
 }

@@ -1,9 +1,9 @@
 // End-to-end harness: a VM, a throwaway stack pointing at it, the real CLI.
 import { spawn } from "node:child_process";
 import * as fs from "node:fs";
-import * as path from "node:path";
 import { bootVm, type Vm, type VmOptions } from "../../vm/vm";
 import { PROJECT_DIR, pulumi, stackLockDir, stackNames, type PulumiResult } from "../../scripts/lib/pulumi";
+import { writeStackFile } from "../../scripts/lib/stack-file";
 
 export interface E2eNode {
   vm: Vm;
@@ -23,13 +23,7 @@ export interface E2eNode {
   url(guestPort: number, urlPath?: string): string;
 }
 
-/** Writes stacks/Pulumi.<stack>.yaml with `node` as the mirrorkit:node config. */
-export function writeStackFile(stack: string, node: Record<string, unknown>): string {
-  const file = path.join(PROJECT_DIR, "stacks", `Pulumi.${stack}.yaml`);
-  // JSON is YAML: no YAML library needed to write a config file.
-  fs.writeFileSync(file, `config:\n  mirrorkit:node: ${JSON.stringify(node)}\n`);
-  return file;
-}
+export { writeStackFile } from "../../scripts/lib/stack-file";
 
 export async function bootNode(
   name: string,
@@ -38,14 +32,14 @@ export async function bootNode(
 ): Promise<E2eNode> {
   const vm = await bootVm({ name, forwards: { 80: 0, 873: 0, 874: 0 }, ...vmOptions });
   const stack = `e2e-${name}`;
-  const stackFile = writeStackFile(stack, node(vm));
   // A killed earlier run may have left the file backend's lock on this throwaway stack.
   const locks = stackLockDir(stack);
   if (locks) fs.rmSync(locks, { recursive: true, force: true });
   if ((await stackNames()).includes(stack)) {
-    await pulumi(["stack", "rm", stack, "--yes", "--force", "--preserve-config"]);
+    await pulumi(["stack", "rm", stack, "--yes", "--force"]);
   }
   await pulumi(["stack", "init", stack]);
+  const stackFile = await writeStackFile(stack, node(vm));
   return {
     vm,
     stack,
