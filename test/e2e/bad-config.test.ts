@@ -16,34 +16,78 @@ describe("invalid stack config through the real CLI", { timeout: 5 * 60_000 }, (
     fs.rmSync(path.join(PROJECT_DIR, "stacks", `Pulumi.${STACK}.yaml`), { force: true });
   });
 
-  it("pulumi up fails before touching the host, naming every bad field", async () => {
-    await writeStackFile(STACK, {
-      name: "bad",
-      // Nothing may ever connect here: TEST-NET-1.
-      host: { address: "192.0.2.10", privateKey: "unused" },
-      accounts: { http: { user: "mirror", group: "mirror-http" } },
-      rsync: {
-        modules: [{ name: "fedora", path: "fedora" }],
-        private: { modules: [{ name: "tier", path: "fedora" }], hostsAllow: ["*"], users: [{ name: "t2", password: "secret-secret" }] },
+  // A sample of the unit corpus (test/unit/config.test.ts), one `pulumi up` per
+  // case: field errors, and cross-field rules (which zod runs once the fields parse).
+  const host = { address: "192.0.2.10", privateKey: "unused" }; // TEST-NET-1: nothing may ever connect here
+  const cases: { title: string; node: Record<string, unknown>; named: RegExp[] }[] = [
+    {
+      title: "identities, an access list for everyone, a non-rsync upstream",
+      node: {
+        name: "bad",
+        host,
+        accounts: { http: { user: "mirror", group: "mirror-http" } },
+        rsync: {
+          modules: [{ name: "fedora", path: "fedora" }],
+          private: { modules: [{ name: "tier", path: "fedora" }], hostsAllow: ["*"], users: [{ name: "t2", password: "secret-secret" }] },
+        },
+        sync: [{ name: "fedora", upstream: "https://example.org/fedora/", path: "fedora" }],
       },
-      sync: [{ name: "fedora", upstream: "https://example.org/fedora/", path: "fedora" }],
+      named: [
+        /mirrorkit:node\.accounts\.http\.user: must differ from accounts\.mirror\.user/,
+        /mirrorkit:node\.rsync\.private\.hostsAllow\[0\]: "\*" opens the private module to everyone/,
+        /mirrorkit:node\.sync\[0\]\.upstream: an rsync:\/\/ URL/,
+      ],
+    },
+    {
+      title: "a system directory served, a template directory outside the project, a path climbing out",
+      node: { name: "bad", host, mirrorRoot: "/etc", templateDir: "../elsewhere", rsync: { modules: [{ name: "fedora", path: " .. " }] } },
+      named: [
+        /mirrorkit:node\.mirrorRoot: never the filesystem root or a system directory/,
+        /mirrorkit:node\.templateDir: a directory inside the project/,
+        /mirrorkit:node\.rsync\.modules\[0\]\.path: letters, digits/,
+      ],
+    },
+    {
+      title: "everyone by netmask, root as the public rsync group, two volumes on one mount point",
+      node: {
+        name: "bad",
+        host,
+        accounts: { rsync: { user: "nobody", group: "root" } },
+        volumes: [
+          { name: "a", device: "/dev/vdb", mountPoint: "/srv/mirror" },
+          { name: "b", device: "/dev/vdc", mountPoint: "/srv/mirror/" },
+        ],
+        rsync: {
+          modules: [{ name: "fedora", path: "fedora" }],
+          private: { modules: [{ name: "tier", path: "fedora" }], hostsAllow: ["0.0.0.0/0.0.0.0"], users: [{ name: "t2", password: "secret-secret" }] },
+        },
+      },
+      named: [
+        /mirrorkit:node\.rsync\.private\.hostsAllow\[0\]: "0\.0\.0\.0\/0\.0\.0\.0" opens the private module to everyone/,
+        /mirrorkit:node\.accounts\.rsync\.group: must not be root/,
+        /mirrorkit:node\.volumes\[1\]\.mountPoint: volumes\[0\] is already mounted at \/srv\/mirror/,
+      ],
+    },
+  ];
+
+  for (const c of cases) {
+    it(`pulumi up fails before touching the host, naming every bad field: ${c.title}`, async () => {
+      if (!(await stackNames()).includes(STACK)) await pulumi(["stack", "init", STACK]);
+      await writeStackFile(STACK, c.node);
+      const r = await pulumi(["up", "--stack", STACK, "--yes", "--skip-preview"], { check: false });
+      const out = r.stdout + r.stderr;
+      assert.notEqual(r.code, 0);
+      assert.match(out, /invalid stack config "mirrorkit:node"/);
+      for (const field of c.named) assert.match(out, field);
+      assert.doesNotMatch(out, /at parseNodeConfig|\.ts:\d+:\d+/, "no stack trace");
+      // Only the stack resource itself: no component, no command was registered.
+      assert.doesNotMatch(out, /mirrorkit:node:MirrorNode|command:remote/);
+      assert.ok((changeSummary(r.stdout).created ?? 0) <= 1, "nothing but the stack resource itself");
+      const { stdout } = await pulumi(["stack", "export", "--stack", STACK]);
+      const resources = (JSON.parse(stdout) as { deployment: { resources?: { type: string }[] } }).deployment.resources ?? [];
+      assert.deepEqual(resources.filter((x) => x.type !== "pulumi:pulumi:Stack" && x.type !== "pulumi:providers:command"), []);
     });
-    if (!(await stackNames()).includes(STACK)) await pulumi(["stack", "init", STACK]);
-    const r = await pulumi(["up", "--stack", STACK, "--yes", "--skip-preview"], { check: false });
-    const out = r.stdout + r.stderr;
-    assert.notEqual(r.code, 0);
-    assert.match(out, /invalid stack config "mirrorkit:node"/);
-    assert.match(out, /mirrorkit:node\.accounts\.http\.user: must differ from accounts\.mirror\.user/);
-    assert.match(out, /mirrorkit:node\.rsync\.private\.hostsAllow\[0\]: "\*" opens the private module to everyone/);
-    assert.match(out, /mirrorkit:node\.sync\[0\]\.upstream: an rsync:\/\/ URL/);
-    assert.doesNotMatch(out, /at parseNodeConfig|\.ts:\d+:\d+/, "no stack trace");
-    // Only the stack resource itself: no component, no command was registered.
-    assert.doesNotMatch(out, /mirrorkit:node:MirrorNode|command:remote/);
-    assert.ok((changeSummary(r.stdout).created ?? 0) <= 1, "nothing but the stack resource itself");
-    const { stdout } = await pulumi(["stack", "export", "--stack", STACK]);
-    const resources = (JSON.parse(stdout) as { deployment: { resources?: { type: string }[] } }).deployment.resources ?? [];
-    assert.deepEqual(resources.filter((x) => x.type !== "pulumi:pulumi:Stack" && x.type !== "pulumi:providers:command"), []);
-  });
+  }
 
   it("secrets written in plain text in the stack file are refused, each named with the command that encrypts it", async () => {
     if (!(await stackNames()).includes(STACK)) await pulumi(["stack", "init", STACK]);
