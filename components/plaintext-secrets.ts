@@ -7,7 +7,7 @@
 /** The secret-bearing fields of `mirrorkit:node`; `[]` stands for every list index. */
 export const SECRET_FIELDS = ["host.privateKey", "rsync.private.users[].password", "sync[].password", "distro.password", "reportMirror.sitePassword"] as const;
 
-type Segment = string | number;
+export type Segment = string | number;
 
 /** The concrete paths (with indices) of `field` present in `node`, with their values. */
 function expand(node: unknown, field: string): { path: Segment[]; value: unknown }[] {
@@ -30,10 +30,10 @@ export function configPath(path: Segment[]): string {
   return path.map((s, i) => (typeof s === "number" ? `[${s}]` : i === 0 ? s : `.${s}`)).join("");
 }
 
-/** Every secret-bearing field given as a plain string, with its value (for tests that encrypt them). */
-export function plainTextSecrets(node: unknown): { path: string; value: string }[] {
+/** Every secret-bearing field given as a plain string: its config path, its segments and its value (for tests that encrypt them). */
+export function plainTextSecrets(node: unknown): { path: string; segments: Segment[]; value: string }[] {
   return SECRET_FIELDS.flatMap((field) =>
-    expand(node, field).flatMap(({ path, value }) => (typeof value === "string" && value !== "" ? [{ path: configPath(path), value }] : [])),
+    expand(node, field).flatMap(({ path, value }) => (typeof value === "string" && value !== "" ? [{ path: configPath(path), segments: path, value }] : [])),
   );
 }
 

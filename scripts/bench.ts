@@ -116,6 +116,30 @@ function startRsyncd(root: string, port: number, logFile: string) {
   return child;
 }
 
+/**
+ * `root` served as module "tree" by an rsync daemon on loopback, behind a
+ * proxy that counts the bytes crossing it, both ways; and a node whose one
+ * sync job (`job`, without its upstream) pulls through that proxy. The kit and
+ * the peer it is compared with both sync through the proxy, so their bytes
+ * are counted the same way.
+ */
+async function countedUpstream(root: string, daemonPort: number, job: Record<string, unknown>) {
+  const daemon = startRsyncd(root, daemonPort, path.join(tmp("log"), "rsyncd.log"));
+  const proxy = await countingProxy(daemonPort);
+  const url = `rsync://127.0.0.1:${proxy.port}/tree/`;
+  const node = parseNodeConfig({ name: "bench", host: { address: "127.0.0.1", privateKey: "unused" }, sync: [{ ...job, upstream: url }] });
+  return {
+    node,
+    url,
+    port: proxy.port,
+    bytes: proxy.bytes,
+    stop: () => {
+      proxy.close();
+      daemon.kill();
+    },
+  };
+}
+
 /** The kit's sync script for the node's first job, rendered to sync into `dest` with state of its own; runs it. */
 function kitSync(node: NodeConfig, dest: string): () => Promise<string> {
   const state = tmp("state");
@@ -132,20 +156,10 @@ async function benchSync() {
   const root = tmp("upstream");
   process.stderr.write(`[bench] B2/B3: writing a ${files}-file fixture...\n`);
   makeTree(root, files);
-  const log = path.join(tmp("log"), "rsyncd.log");
-  const daemonPort = 28873;
-  const daemon = startRsyncd(root, daemonPort, log);
-  // Both clients go through the proxy: the bytes that cross the wire are counted the same way.
-  const proxy = await countingProxy(daemonPort);
+  const upstream = await countedUpstream(root, 28873, { name: "tree", path: "tree", checkFile: "lastupdate", trace: false });
   try {
-    const node = parseNodeConfig({
-      name: "bench",
-      host: { address: "127.0.0.1", privateKey: "unused" },
-      sync: [{ name: "tree", upstream: `rsync://127.0.0.1:${proxy.port}/tree/`, path: "tree", checkFile: "lastupdate", trace: false }],
-    });
-    const kitRun = (dest: string) => kitSync(node, dest);
-    const plain = (dest: string) => () =>
-      runAsync("rsync", ["-rtlpH", "--safe-links", "--numeric-ids", "--delete-after", "--delay-updates", `rsync://127.0.0.1:${proxy.port}/tree/`, `${dest}/`]);
+    const kitRun = (dest: string) => kitSync(upstream.node, dest);
+    const plain = (dest: string) => () => runAsync("rsync", ["-rtlpH", "--safe-links", "--numeric-ids", "--delete-after", "--delay-updates", upstream.url, `${dest}/`]);
 
     const full = { kit: [] as number[], plain: [] as number[] };
     const unchanged = { kit: [] as number[], plain: [] as number[], kitBytes: [] as number[], plainBytes: [] as number[] };
@@ -161,13 +175,13 @@ async function benchSync() {
         (which === "kit" ? full.kit : full.plain).push(now() - t);
       }
       for (const [which, fn] of [["kit", k], ["plain", p]] as [string, () => Promise<string>][]) {
-        const before = proxy.bytes();
+        const before = upstream.bytes();
         const t = now();
         const out = await fn();
         const dt = now() - t;
         if (which === "kit" && !/no sync needed/.test(out)) throw new Error(`B2: the kit's no-change run did not skip:\n${out}`);
         (which === "kit" ? unchanged.kit : unchanged.plain).push(dt);
-        (which === "kit" ? unchanged.kitBytes : unchanged.plainBytes).push(proxy.bytes() - before);
+        (which === "kit" ? unchanged.kitBytes : unchanged.plainBytes).push(upstream.bytes() - before);
       }
       fs.rmSync(dk, { recursive: true, force: true });
       fs.rmSync(dp, { recursive: true, force: true });
@@ -176,8 +190,7 @@ async function benchSync() {
     figures.push({ id: "B2", what: `no-change sync of ${files} files: wall time`, unit: "s", kit: unchanged.kit, plain: unchanged.plain });
     figures.push({ id: "B3", what: `full sync of ${files} files into an empty tree`, unit: "s", kit: full.kit, plain: full.plain, note: "kit/plain: the kit adds lock, guards, temp cleanup, status and metrics" });
   } finally {
-    proxy.close();
-    daemon.kill();
+    upstream.stop();
     fs.rmSync(root, { recursive: true, force: true });
   }
 }
@@ -212,17 +225,9 @@ async function benchFtpsync() {
   }
   fs.mkdirSync(path.join(root, "project", "trace"), { recursive: true });
   fs.writeFileSync(path.join(root, "project", "trace", "master"), "Mon Nov 23 00:00:00 UTC 2026\nArchive serial: 2026112301\n");
-  const log = path.join(tmp("log"), "rsyncd.log");
-  const daemonPort = 28874;
-  const daemon = startRsyncd(root, daemonPort, log);
-  const proxy = await countingProxy(daemonPort);
+  const upstream = await countedUpstream(root, 28874, { name: "debian", path: "debian", checkFile: "project/trace/master", stages: "debian" });
   try {
-    const node = parseNodeConfig({
-      name: "bench",
-      host: { address: "127.0.0.1", privateKey: "unused" },
-      sync: [{ name: "debian", upstream: `rsync://127.0.0.1:${proxy.port}/tree/`, path: "debian", checkFile: "project/trace/master", stages: "debian" }],
-    });
-    const kit = (dest: string) => kitSync(node, dest);
+    const kit = (dest: string) => kitSync(upstream.node, dest);
     // ftpsync reads ~/.config/ftpsync/ftpsync.conf; it has no port option, RSYNC_EXTRA carries one.
     const ftpsync = (dest: string) => {
       const home = tmp("ftpsync-home");
@@ -235,7 +240,7 @@ async function benchFtpsync() {
           `MAILTO="nobody@example.invalid"`,
           `RSYNC_HOST="127.0.0.1"`,
           `RSYNC_PATH="tree"`,
-          `RSYNC_EXTRA="--port=${proxy.port}"`,
+          `RSYNC_EXTRA="--port=${upstream.port}"`,
           `LOGDIR="${home}/log"`,
           "UIPSLEEP=1",
           "UIPRETRIES=1",
@@ -247,11 +252,11 @@ async function benchFtpsync() {
     const full = { kit: [] as number[], plain: [] as number[], kitBytes: [] as number[], plainBytes: [] as number[] };
     const again = { kit: [] as number[], plain: [] as number[], kitBytes: [] as number[], plainBytes: [] as number[] };
     const record = async (into: typeof full, which: string, fn: () => Promise<string>) => {
-      const before = proxy.bytes();
+      const before = upstream.bytes();
       const t = now();
       await fn();
       (which === "kit" ? into.kit : into.plain).push(now() - t);
-      (which === "kit" ? into.kitBytes : into.plainBytes).push(proxy.bytes() - before);
+      (which === "kit" ? into.kitBytes : into.plainBytes).push(upstream.bytes() - before);
     };
     for (let r = 0; r < RUNS; r++) {
       const dk = tmp("dest-kit");
@@ -275,8 +280,7 @@ async function benchFtpsync() {
     figures.push({ id: "B3b", what: `${what}: re-run, nothing changed, wall time`, unit: "s", kit: again.kit, plain: again.plain, note: "kit/ftpsync: the kit reads the master trace and stops" });
     figures.push({ id: "B3b", what: `${what}: re-run, nothing changed, bytes`, unit: "bytes", kit: again.kitBytes, plain: again.plainBytes, note: "kit/ftpsync" });
   } finally {
-    proxy.close();
-    daemon.kill();
+    upstream.stop();
     fs.rmSync(root, { recursive: true, force: true });
   }
 }

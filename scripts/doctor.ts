@@ -152,15 +152,13 @@ async function main(): Promise<void> {
     const parent = path.posix.dirname(staged);
     const name = path.posix.basename(staged);
     const parentPath = parent === "." ? "" : `${parent}/`;
-    await check(`http: staged ${staged}/ is refused`, async () => {
-      const r = await get(`${staged}/`);
-      return [r.status === 403 || r.status === 404, `status ${r.status}`];
-    });
     // Fedora's crawler and many checkers ask with HEAD.
-    await check(`http: HEAD of staged ${staged}/ is refused`, async () => {
-      const r = await get(`${staged}/`, { method: "HEAD" });
-      return [r.status === 403 || r.status === 404, `status ${r.status}`];
-    });
+    for (const method of ["GET", "HEAD"]) {
+      await check(`http: ${method === "GET" ? "" : `${method} of `}staged ${staged}/ is refused`, async () => {
+        const r = await get(`${staged}/`, { method });
+        return [r.status === 403 || r.status === 404, `status ${r.status}`];
+      });
+    }
     await check(`http: listing of /${parentPath} leaves out ${name}`, async () => {
       const r = await get(parentPath);
       const shown = new RegExp(`href="(\\./)?${escapeRegex(encodeURIComponent(name))}/?"`).test(r.body);

@@ -53,7 +53,7 @@ function runSteps(steps: Step[], cwd: string): { ok: boolean; transcript: string
 }
 
 /** The fingerprint of the (single) key in an armored key file. */
-function fingerprintOf(key: string): string {
+export function fingerprintOf(key: string): string {
   const r = spawnSync("gpg", ["--batch", "--with-colons", "--import-options", "show-only", "--import", key], { encoding: "utf8" });
   const fpr = /^fpr:(?:[^:]*:){8}([0-9A-F]+):/m.exec(r.stdout ?? "")?.[1];
   if (!fpr) throw new Error(`no public key in ${key}`);

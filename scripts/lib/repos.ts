@@ -7,7 +7,7 @@
 import { spawnSync, type SpawnSyncOptions } from "node:child_process";
 import * as fs from "node:fs";
 import * as path from "node:path";
-import { stopDaemonsUnder } from "./clients";
+import { fingerprintOf, stopDaemonsUnder } from "./clients";
 import { scratchDir as tmpDir } from "./probes";
 
 export interface SigningKey {
@@ -54,12 +54,10 @@ export function makeSigningKey(): SigningKey {
     },
   };
   gpg(key, ["--quick-gen-key", "mirrorkit tier-0 <tier0@example.invalid>", "ed25519", "sign", "never"]);
-  const listing = run("gpg", ["--batch", "--with-colons", "--list-secret-keys"], { env: gpgEnv(key) });
-  const fingerprint = /^fpr:(?:[^:]*:){8}([0-9A-F]+):/m.exec(listing)?.[1];
-  if (!fingerprint) throw new Error(`no fingerprint in:\n${listing}`);
-  key.fingerprint = fingerprint;
-  fs.writeFileSync(key.armored, gpg(key, ["--armor", "--export", fingerprint]));
-  run("gpg", ["--batch", "--yes", "--output", key.keyring, "--export", fingerprint], { env: gpgEnv(key) });
+  // The new home holds this one key.
+  fs.writeFileSync(key.armored, gpg(key, ["--armor", "--export"]));
+  key.fingerprint = fingerprintOf(key.armored);
+  run("gpg", ["--batch", "--yes", "--output", key.keyring, "--export", key.fingerprint], { env: gpgEnv(key) });
   return key;
 }
 

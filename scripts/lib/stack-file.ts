@@ -4,7 +4,7 @@
 import * as fs from "node:fs";
 import * as path from "node:path";
 import { parse } from "yaml";
-import { plainTextSecrets } from "../../components/plaintext-secrets";
+import { plainTextSecrets, type Segment } from "../../components/plaintext-secrets";
 import { PROJECT_DIR, pulumi, stackNames } from "./pulumi";
 
 export const SECRET = "[secret-from-stack]";
@@ -46,7 +46,7 @@ export async function writeStackFile(stack: string, node: Record<string, unknown
   const file = stackFilePath(stack);
   const secrets = plainTextSecrets(node);
   const plain = structuredClone(node);
-  for (const { path: p } of secrets) removePath(plain, p);
+  for (const { segments } of secrets) removePath(plain, segments);
   const salt = fs.existsSync(file) ? /^encryptionsalt: .*$/m.exec(fs.readFileSync(file, "utf8"))?.[0] : undefined;
   // JSON is YAML: no YAML library needed to write a config file.
   fs.writeFileSync(file, `${salt ? `${salt}\n` : ""}config:\n  mirrorkit:node: ${JSON.stringify(plain)}\n`);
@@ -55,9 +55,8 @@ export async function writeStackFile(stack: string, node: Record<string, unknown
   return file;
 }
 
-/** Deletes `a.b[0].c` from an object. */
-function removePath(obj: Record<string, unknown>, configPath: string): void {
-  const parts = configPath.split(/\.|(?=\[)/).map((p) => (p.startsWith("[") ? Number(p.slice(1, -1)) : p));
+/** Deletes the value at `parts` (keys and list indices) from an object. */
+function removePath(obj: Record<string, unknown>, parts: Segment[]): void {
   let at: unknown = obj;
   for (const part of parts.slice(0, -1)) at = (at as Record<string | number, unknown>)[part];
   delete (at as Record<string | number, unknown>)[parts[parts.length - 1]];

@@ -304,7 +304,6 @@ describe("tier 0 -> tier 1 -> tier 2 on VMs in a private network", { timeout: 75
       ["tier 1", T1, t1],
       ["tier 2", T2, t2],
     ] as const;
-    const runs = loopRuns;
     const served = new Map<string, number>();
     const deadline = Date.now() + 15 * MINUTES;
     const versions = ["2.0", "3.0", "4.0"];
@@ -317,7 +316,7 @@ describe("tier 0 -> tier 1 -> tier 2 on VMs in a private network", { timeout: 75
           for (const [tier, address, node] of tiers) {
             const state = await node.vm.ssh("systemctl show -p ActiveState --value mirrorkit-sync-fedora.service");
             const probes = packageManagers(address, RPM_REPO, "installed");
-            for (const p of probes) runs.push({ tier, client: p.probe.split(":")[0], ok: p.ok, detail: p.detail, duringSync: state.stdout.trim() !== "inactive" });
+            for (const p of probes) loopRuns.push({ tier, client: p.probe.split(":")[0], ok: p.ok, detail: p.detail, duringSync: state.stdout.trim() !== "inactive" });
             if (probes.every((p) => p.detail === `installed mk-world-${version}`)) rounds.set(tier, (rounds.get(tier) ?? 0) + 1);
           }
           if (tiers.every(([tier]) => (rounds.get(tier) ?? 0) >= 3)) break;
@@ -325,10 +324,9 @@ describe("tier 0 -> tier 1 -> tier 2 on VMs in a private network", { timeout: 75
         for (const [tier] of tiers) if ((rounds.get(tier) ?? 0) >= 3) served.set(tier, (served.get(tier) ?? 0) + 1);
       }
     });
-    type Run = LoopRun;
-    const count = (f: (r: Run) => boolean, of: Run[] = runs) => of.filter(f).length;
+    const count = (f: (r: LoopRun) => boolean, of: LoopRun[] = loopRuns) => of.filter(f).length;
     const rows = tiers.map(([tier]) => {
-      const mine = runs.filter((r) => r.tier === tier);
+      const mine = loopRuns.filter((r) => r.tier === tier);
       const cells = [
         mine.length,
         count((r) => r.duringSync, mine),
@@ -342,9 +340,9 @@ describe("tier 0 -> tier 1 -> tier 2 on VMs in a private network", { timeout: 75
     const table = `| tier | client runs (dnf + zypper) | started during a sync | installed an earlier version | installed the last (${versions.at(-1)}) | signature pair caught mid-swap | other failures |\n|---|---|---|---|---|---|---|\n${rows.join("\n")}\n`;
     fs.writeFileSync(path.join(PROJECT_DIR, ".work", "e2e-client-loop.md"), table);
     console.log(`client runs while the tiers synced ${versions.length} new repository versions in turn:\n${table}`);
-    const detail = JSON.stringify(runs.filter((r) => !r.ok), null, 2);
-    assert.deepEqual(runs.filter((r) => !r.ok && !r.duringSync), [], `a failure outside a sync is a broken repository: ${detail}`);
-    assert.ok(count((r) => r.ok) >= runs.length / 2, `most client runs install: ${table}`);
+    const detail = JSON.stringify(loopRuns.filter((r) => !r.ok), null, 2);
+    assert.deepEqual(loopRuns.filter((r) => !r.ok && !r.duringSync), [], `a failure outside a sync is a broken repository: ${detail}`);
+    assert.ok(count((r) => r.ok) >= loopRuns.length / 2, `most client runs install: ${table}`);
     for (const [tier] of tiers) assert.equal(served.get(tier), versions.length, `${tier} came to serve each version in turn: ${table}`);
     assert.ok(count((r) => r.duringSync) > 0, `some client runs overlapped a sync: ${table}`);
   });

@@ -23,4 +23,3 @@ export async function serveTree(dir: string, root: string) {
   const nginx = spawn("nginx", ["-c", conf, "-e", "stderr", "-g", "daemon off;"], { stdio: "ignore" });
   return { port, nginx };
 }
-

@@ -73,8 +73,12 @@ export function writeTree(root: string, isoBytes = 4 * 1024 * 1024, repoKey?: Si
     publishRpmRepo(path.join(root, STAGED_RPM_REPO), rpmPackages("42.0"), repoKey);
     fs.chmodSync(path.join(root, STAGED_RPM_REPO), 0o750);
   }
+  markChanged(root);
+}
+
+/** Rewrites the change markers, as an upstream does after publishing: lastupdate, and Fedora's (quick-fedora-mirror) file list, which the fedora preset checks. */
+function markChanged(root: string): void {
   fs.writeFileSync(path.join(root, "lastupdate"), `${Date.now()}\n`);
-  // Fedora's change marker (quick-fedora-mirror), which the fedora preset checks.
   fs.writeFileSync(path.join(root, "fullfiletimelist-fedora"), `[Version]\n3\n[Files]\n${Date.now()}\n`);
 }
 
@@ -150,10 +154,7 @@ export async function startUpstream(module = "fedora", opts: UpstreamOptions = {
       fs.rmSync(root, { recursive: true, force: true });
       fs.renameSync(aside, root);
     },
-    touchLastupdate: () => {
-      fs.writeFileSync(path.join(root, "lastupdate"), `${Date.now()}\n`);
-      fs.writeFileSync(path.join(root, "fullfiletimelist-fedora"), `[Version]\n3\n[Files]\n${Date.now()}\n`);
-    },
+    touchLastupdate: () => markChanged(root),
     publishRpmUpdate: (version, key, payloadBytes = 0) => {
       const live = path.join(root, RPM_REPO);
       const built = path.join(dir, "rpm-update");
@@ -174,8 +175,7 @@ export async function startUpstream(module = "fedora", opts: UpstreamOptions = {
       fs.rmSync(path.join(live, "repodata.old"), { recursive: true, force: true });
       for (const f of old) fs.rmSync(f);
       fs.rmSync(built, { recursive: true, force: true });
-      fs.writeFileSync(path.join(root, "lastupdate"), `${Date.now()}\n`);
-      fs.writeFileSync(path.join(root, "fullfiletimelist-fedora"), `[Version]\n3\n[Files]\n${Date.now()}\n`);
+      markChanged(root);
     },
     flip: (rel) => {
       const walk = (p: string) => {
