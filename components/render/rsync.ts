@@ -123,10 +123,15 @@ export function renderRsyncdUnit(m: RsyncdModel): string {
  * overridden) and lists its modules. `config` is a shell word.
  */
 export function rsyncdCheckCommand(config: string): string {
+  // A port taken by something else is not a bad config: another port is tried (three in all).
   return [
-    `t=$(mktemp -d); p=$(( 20000 + $$ % 20000 ))`,
+    `t=$(mktemp -d); ok=1`,
+    `for try in 1 2 3; do p=$(( 20000 + ($$ + try * 7919) % 20000 ))`,
     `rsync --daemon --no-detach --config=${config} --address=127.0.0.1 --port=$p -M "pid file=$t/pid" -M "lock file=$t/lock" -M "syslog facility=daemon" -M "hosts allow=127.0.0.1" 2>"$t/err" & d=$!`,
-    `ok=1; for i in 1 2 3 4 5 6 7 8 9 10; do if rsync "rsync://127.0.0.1:$p/" >"$t/list" 2>>"$t/err"; then ok=0; break; fi; kill -0 $d 2>/dev/null || break; sleep 0.5; done`,
-    `kill $d 2>/dev/null; wait $d 2>/dev/null; if [ $ok = 0 ]; then cat "$t/list"; else cat "$t/err" >&2; fi; rm -rf "$t"; exit $ok`,
+    `for i in 1 2 3 4 5 6 7 8 9 10; do if rsync "rsync://127.0.0.1:$p/" >"$t/list" 2>>"$t/err"; then ok=0; break; fi; kill -0 $d 2>/dev/null || break; sleep 0.5; done`,
+    // A daemon that exits by itself with code 10 (socket I/O) could not bind its port.
+    `kill -0 $d 2>/dev/null && alive=1 || alive=0; kill $d 2>/dev/null; wait $d 2>/dev/null; rc=$?; rm -f "$t/pid"`,
+    `if [ $ok = 0 ] || [ $alive = 1 ] || [ $rc != 10 ]; then break; fi; done`,
+    `if [ $ok = 0 ]; then cat "$t/list"; else cat "$t/err" >&2; fi; rm -rf "$t"; exit $ok`,
   ].join("\n");
 }

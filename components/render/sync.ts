@@ -43,6 +43,16 @@ export function stageOneFlags(job: SyncModuleConfig): string[] {
   return [...syncFlags({ ...job, noDelete: true }).filter((f) => !f.startsWith("--max-delete")), ...INDEX_PATTERNS[job.stages].map((p) => `--exclude=${sq(p)}`)];
 }
 
+/**
+ * RPM's middle stage: the new hashed metadata files (repodata/<hash>-*.xml.gz),
+ * still without repomd.xml (and its signature), which names them, and without
+ * deletions. After it, swapping repomd.xml never names a file not yet here.
+ */
+export function metadataStageFlags(job: SyncModuleConfig): string[] {
+  if (job.stages !== "rpm") return [];
+  return [...syncFlags({ ...job, noDelete: true }).filter((f) => !f.startsWith("--max-delete")), `--exclude=${sq("repomd.xml*")}`];
+}
+
 /** Where a job's Prometheus textfile metrics go (point node_exporter's textfile collector here). */
 export const METRICS_DIR = "/var/lib/mirrorkit-sync/metrics";
 
@@ -146,6 +156,8 @@ export function renderSyncScript(m: SyncModel): string {
     rsyncFlags: syncFlags(m.job).join(" "),
     stages: m.job.stages === "single" ? "" : m.job.stages,
     stageOneFlags: stageOneFlags(m.job).join(" "),
+    metadataStageFlags: metadataStageFlags(m.job).join(" "),
+    stageCount: m.job.stages === "rpm" ? 3 : 2,
     schedule: m.schedule,
     scheduleQ: sq(m.schedule),
     statusDir: m.statusDir,

@@ -68,6 +68,21 @@ function writeUnit(dir: string, name: string, text: string): string {
 }
 
 describe("node rendering", () => {
+  it("the rsyncd check tries another port when its first is taken (a busy port is not a bad config); a bad config still fails", () => {
+    const [model] = rsyncdModels(nodeConfig({ rsync: { modules: [{ name: "pub", path: "pub" }] } }), "/etc/mirrorkit");
+    const dir = tmpDir("rsyncd-busy");
+    const good = writeUnit(dir, "good.conf", renderRsyncdConf(model));
+    const bad = writeUnit(dir, "bad.conf", `${renderRsyncdConf(model)}\n[broken\n`);
+    // The check's first port, from the same shell's $$, held by a listener first.
+    const holding = (conf: string) =>
+      sh("sh", ["-c", `p=$(( 20000 + ($$ + 7919) % 20000 )); socat TCP-LISTEN:$p,bind=127.0.0.1,reuseaddr,fork /dev/null & l=$!; sleep 0.5\n(${rsyncdCheckCommand(`'${conf}'`)})\nr=$?; kill $l; exit $r`]);
+    const ok = holding(good);
+    assert.equal(ok.code, 0, ok.out);
+    assert.match(ok.out, /^pub\b/m);
+    const refused = holding(bad);
+    assert.notEqual(refused.code, 0, refused.out);
+  });
+
   for (const [title, overrides] of matrix) {
     const node = nodeConfig(overrides);
 

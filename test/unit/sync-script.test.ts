@@ -11,7 +11,8 @@ import * as path from "node:path";
 import { renderSyncExcludes, renderSyncScript, syncModel, type SyncModel } from "../../components/render/sync";
 import { nodeConfig } from "../lib/fixtures";
 import { sh, tmpDir } from "../lib/tools";
-import { startUpstream, type Upstream } from "../lib/upstream";
+import { makeSigningKey } from "../../scripts/lib/repos";
+import { RPM_REPO, startUpstream, type Upstream } from "../lib/upstream";
 
 describe("sync script, run locally", () => {
   let upstream: Upstream;
@@ -39,6 +40,8 @@ describe("sync script, run locally", () => {
     root?: string;
     /** Other job fields (trace, upstreamBusy*). */
     job?: Record<string, unknown>;
+    /** Another tier 0 than the suite's. */
+    from?: Upstream;
   }
 
   /** Renders a job's script into the scratch dir, with a logging `rsync` first on PATH. */
@@ -47,7 +50,7 @@ describe("sync script, run locally", () => {
     const root = o.root ?? path.join(dir, `${stages}-${o.checkFile ?? "nocheck"}-${o.postHook ? "hook" : "nohook"}-${pushes ?? "nopush"}`);
     const node = nodeConfig({
       mirrorRoot: root,
-      sync: [{ name: "fedora", upstream: `rsync://127.0.0.1:${upstream.port}/fedora/`, path: "fedora", stages, schedule: "*:0/20", trace: false, ...(o.checkFile ? { checkFile: o.checkFile } : {}), ...(o.postHook ? { postHook: o.postHook } : {}), ...o.job }],
+      sync: [{ name: "fedora", upstream: `rsync://127.0.0.1:${(o.from ?? upstream).port}/fedora/`, path: "fedora", stages, schedule: "*:0/20", trace: false, ...(o.checkFile ? { checkFile: o.checkFile } : {}), ...(o.postHook ? { postHook: o.postHook } : {}), ...o.job }],
     });
     const base = syncModel(node, node.sync[0]);
     const m: SyncModel = {
@@ -91,16 +94,50 @@ describe("sync script, run locally", () => {
     return { ...r, calls, m };
   }
 
-  it("rpm: packages without deletions and without repodata first, then everything with deletions", () => {
+  it("rpm: packages first, then the hashed metadata without repomd.xml, both without deletions; then everything with deletions", () => {
     const { code, out, calls, m } = runJob("rpm");
     assert.equal(code, 0, out);
-    assert.match(out, /stage 1 of 2: packages[\s\S]*stage 2 of 2: indices/);
-    assert.equal(calls.length, 2, calls.join("\n"));
+    assert.match(out, /stage 1 of 3: packages[\s\S]*stage 2 of 3: metadata files[\s\S]*stage 3 of 3: repomd\.xml, and deletions/);
+    assert.equal(calls.length, 3, calls.join("\n"));
     assert.match(calls[0], /--exclude=repodata\//);
     assert.doesNotMatch(calls[0], /--delete|--max-delete/);
-    assert.match(calls[1], /--delete-after/);
-    assert.doesNotMatch(calls[1], /--exclude=repodata/);
+    assert.match(calls[1], /--exclude=repomd\.xml\*/);
+    assert.doesNotMatch(calls[1], /--delete|--max-delete|--exclude=repodata/);
+    assert.match(calls[2], /--delete-after/);
+    assert.match(calls[2], /--filter=merge \S+\/keep-metadata/);
+    assert.doesNotMatch(calls[2], /--exclude=repodata|--exclude=repomd/);
     assert.equal(fs.readFileSync(path.join(m.dest, "releases/41/Everything/x86_64/os/repodata/repomd.xml"), "utf8"), "<repomd/>\n");
+  });
+
+  it("rpm: a new repository version keeps the metadata the previous repomd.xml named for one more change, then deletes it", async () => {
+    const key = makeSigningKey();
+    const tier0 = await startUpstream("fedora", { repoKey: key });
+    try {
+      const root = path.join(dir, "rpm-metadata-generations");
+      const repodata = (base: string) => path.join(base, RPM_REPO, "repodata");
+      const named = (base: string) => [...fs.readFileSync(path.join(repodata(base), "repomd.xml"), "utf8").matchAll(/href="repodata\/([^"]+)"/g)].map((x) => x[1]).sort();
+      const hashed = (base: string) => fs.readdirSync(repodata(base)).filter((f) => !f.startsWith("repomd.xml")).sort();
+      const run = () => {
+        const r = runJob("rpm", { root, from: tier0, checkFile: "fullfiletimelist-fedora" });
+        assert.equal(r.code, 0, r.out);
+        return r.m.dest;
+      };
+      let dest = run();
+      const v1 = named(tier0.root);
+      assert.deepEqual(hashed(dest), v1);
+      tier0.publishRpmUpdate("2.0", key);
+      dest = run();
+      const v2 = named(tier0.root);
+      assert.deepEqual(named(dest), v2, "the new repomd.xml is served");
+      assert.deepEqual(hashed(dest), [...v1, ...v2].sort(), "and what the old one named is still here");
+      assert.deepEqual(fs.readdirSync(path.join(dest, RPM_REPO, "Packages", "m")).sort(), ["mk-hello-2.0-1.noarch.rpm", "mk-world-2.0-1.noarch.rpm"], "old packages go at once");
+      tier0.publishRpmUpdate("3.0", key);
+      dest = run();
+      assert.deepEqual(hashed(dest), [...v2, ...named(tier0.root)].sort(), "one change later, the first generation is gone");
+    } finally {
+      await tier0.stop();
+      key.close();
+    }
   });
 
   it("single: one transfer", () => {
