@@ -36,9 +36,14 @@ export const WEB_PACKAGES: Record<NodeConfig["web"]["server"], string[]> = {
   apache: ["apache2", "libapache2-mod-qos", "libpcre3"],
 };
 
+/** Debian packages that unpack RPM metadata (gzip is always there). */
+export const RPM_METADATA_TOOLS = ["zstd", "xz-utils", "bzip2"];
+
 export function nodePackages(node: NodeConfig): string[] {
   const packages = new Set([...WEB_PACKAGES[node.web.server], "rsync"]);
   if (node.volumes.some((v) => v.fsType === "xfs")) packages.add("xfsprogs");
+  // RPM syncs read primary lists, which upstreams compress with any of these.
+  if (node.sync.some((job) => job.stages === "rpm")) for (const p of RPM_METADATA_TOOLS) packages.add(p);
   return [...packages];
 }
 

@@ -109,7 +109,7 @@ describe("sync script, run locally", () => {
     assert.equal(fs.readFileSync(path.join(m.dest, "releases/41/Everything/x86_64/os/repodata/repomd.xml"), "utf8"), "<repomd/>\n");
   });
 
-  it("rpm: a new repository version keeps the metadata the previous repomd.xml named for one more change, then deletes it", async () => {
+  it("rpm: what the previous repomd.xml named and the new one drops (metadata and packages) stays for one more run, then goes", async () => {
     const key = makeSigningKey();
     const tier0 = await startUpstream("fedora", { repoKey: key });
     try {
@@ -117,23 +117,29 @@ describe("sync script, run locally", () => {
       const repodata = (base: string) => path.join(base, RPM_REPO, "repodata");
       const named = (base: string) => [...fs.readFileSync(path.join(repodata(base), "repomd.xml"), "utf8").matchAll(/href="repodata\/([^"]+)"/g)].map((x) => x[1]).sort();
       const hashed = (base: string) => fs.readdirSync(repodata(base)).filter((f) => !f.startsWith("repomd.xml")).sort();
+      const packages = (base: string) => fs.readdirSync(path.join(base, RPM_REPO, "Packages", "m")).sort();
       const run = () => {
         const r = runJob("rpm", { root, from: tier0, checkFile: "fullfiletimelist-fedora" });
         assert.equal(r.code, 0, r.out);
-        return r.m.dest;
+        return { dest: r.m.dest, out: r.out };
       };
-      let dest = run();
+      let { dest } = run();
       const v1 = named(tier0.root);
       assert.deepEqual(hashed(dest), v1);
+      assert.deepEqual(packages(dest), ["mk-hello-1.0-1.noarch.rpm", "mk-world-1.0-1.noarch.rpm"]);
       tier0.publishRpmUpdate("2.0", key);
-      dest = run();
+      let out: string;
+      ({ dest, out } = run());
       const v2 = named(tier0.root);
       assert.deepEqual(named(dest), v2, "the new repomd.xml is served");
       assert.deepEqual(hashed(dest), [...v1, ...v2].sort(), "and what the old one named is still here");
-      assert.deepEqual(fs.readdirSync(path.join(dest, RPM_REPO, "Packages", "m")).sort(), ["mk-hello-2.0-1.noarch.rpm", "mk-world-2.0-1.noarch.rpm"], "old packages go at once");
+      assert.deepEqual(packages(dest), ["mk-hello-1.0-1.noarch.rpm", "mk-hello-2.0-1.noarch.rpm", "mk-world-1.0-1.noarch.rpm", "mk-world-2.0-1.noarch.rpm"], "the old packages too");
+      // Only the change's delta is protected: 2 packages and v1's metadata.
+      assert.match(out, new RegExp(`kept for clients of the previous repomd.xml: ${2 + v1.length} files`));
       tier0.publishRpmUpdate("3.0", key);
-      dest = run();
+      ({ dest } = run());
       assert.deepEqual(hashed(dest), [...v2, ...named(tier0.root)].sort(), "one change later, the first generation is gone");
+      assert.deepEqual(packages(dest), ["mk-hello-2.0-1.noarch.rpm", "mk-hello-3.0-1.noarch.rpm", "mk-world-2.0-1.noarch.rpm", "mk-world-3.0-1.noarch.rpm"]);
     } finally {
       await tier0.stop();
       key.close();
