@@ -1,18 +1,17 @@
 // The Pulumi program: one mirror node from the stack's `mirrorkit:node` config.
 import * as pulumi from "@pulumi/pulumi";
-import { ConfigError, configWarnings, parseNodeConfig, type NodeConfig } from "./components/config";
-import { downstreamCredentials, downstreamInfo, withUpstreamStack, type DownstreamInfo } from "./components/downstream";
+import { completeNode, ConfigError, configWarnings, parseNodeBase, type NodeBaseConfig, type NodeConfig } from "./components/config";
+import { downstreamCredentials, downstreamInfo, parseDownstreamInfo, withUpstreamStack, type DownstreamInfo } from "./components/downstream";
 import { DockerNode } from "./components/docker-node";
 import { MirrorNode } from "./components/mirror-node";
 import { plainTextSecrets, plainTextSecretsMessage } from "./components/plaintext-secrets";
-import { useTemplateOverrides } from "./components/render/templates";
 import * as fs from "node:fs";
 import * as path from "node:path";
 import { parse as parseYaml } from "yaml";
 
-function parse(raw: unknown): NodeConfig {
+function parse(raw: unknown): NodeBaseConfig {
   try {
-    return parseNodeConfig(raw);
+    return parseNodeBase(raw);
   } catch (err) {
     // A clean message naming each bad field, no stack trace; nothing has run yet.
     if (err instanceof ConfigError) throw new pulumi.RunError(err.message);
@@ -34,32 +33,33 @@ function rawConfig(): Record<string, unknown> {
 }
 
 /** A tier 2: its upstream host, modules and password from the tier-1 stack's outputs. */
-async function resolveUpstreamStack(raw: Record<string, unknown>, node: NodeConfig): Promise<NodeConfig> {
+async function resolveUpstreamStack(node: NodeBaseConfig): Promise<NodeBaseConfig> {
   const ref = node.upstreamStack;
   if (!ref) return node;
   const tier1 = new pulumi.StackReference(`upstream-${node.name}`, { name: ref.name });
   let info: DownstreamInfo | undefined;
   let passwords: Record<string, string> = {};
   try {
-    info = (await tier1.getOutputDetails("downstream")).value as DownstreamInfo | undefined;
+    const exported = (await tier1.getOutputDetails("downstream")).value;
+    info = exported === undefined ? undefined : parseDownstreamInfo(exported, ref.name);
     const creds = await tier1.getOutputDetails("downstreamCredentials");
     passwords = (creds.secretValue ?? creds.value ?? {}) as Record<string, string>;
   } catch (err) {
     info = undefined;
-    if (!pulumi.runtime.isDryRun()) throw new pulumi.RunError(`upstreamStack.name: cannot read stack "${ref.name}": ${String(err)}`);
+    if (!pulumi.runtime.isDryRun()) throw new pulumi.RunError(`upstreamStack.name: cannot read stack "${ref.name}": ${err instanceof Error ? err.message : String(err)}`);
   }
   if (!info) {
     const problem = `upstreamStack.name: stack "${ref.name}" exports no "downstream" (a tier 1 with rsync.private, deployed first)`;
     if (!pulumi.runtime.isDryRun()) throw new pulumi.RunError(problem);
     // A preview (e.g. the policy check in CI) still shows everything else.
     void pulumi.log.warn(`${problem}; this preview uses a placeholder upstream`);
-    return parse(withUpstreamStack(raw, { rsync: "rsync://tier1-not-deployed:874", modules: {} }, ref.user, "placeholder-password"));
+    return withUpstreamStack(node, { rsync: "rsync://tier1-not-deployed:874", modules: {} }, ref.user, "placeholder-password");
   }
   const password = passwords[ref.user];
   if (password === undefined) {
     throw new pulumi.RunError(`upstreamStack.user: "${ref.user}" is not one of ${ref.name}'s rsync.private.users`);
   }
-  return parse(withUpstreamStack(raw, info, ref.user, password));
+  return withUpstreamStack(node, info, ref.user, password);
 }
 
 /**
@@ -87,9 +87,9 @@ function plainTextSecretsProblem(raw: Record<string, unknown>): string | undefin
 }
 
 /** Parses the config; plain-text secrets are refused with every other problem, in one message. */
-function parseChecked(raw: Record<string, unknown>): NodeConfig {
+function parseChecked(raw: Record<string, unknown>): NodeBaseConfig {
   const secrets = plainTextSecretsProblem(raw);
-  let node: NodeConfig;
+  let node: NodeBaseConfig;
   try {
     node = parse(raw);
   } catch (err) {
@@ -102,9 +102,9 @@ function parseChecked(raw: Record<string, unknown>): NodeConfig {
 
 export = async () => {
   const raw = rawConfig();
-  const node = await resolveUpstreamStack(raw, parseChecked(raw));
+  // Typed from here on: a tier 2's upstream is filled in before the preset completes the node.
+  const node: NodeConfig = completeNode(await resolveUpstreamStack(parseChecked(raw)));
   for (const warning of configWarnings(node)) void pulumi.log.warn(warning);
-  useTemplateOverrides(node.templateDir === undefined ? undefined : `${process.cwd()}/${node.templateDir}`);
   const mirror = node.runtime === "docker" ? new DockerNode(node.name, node) : new MirrorNode(node.name, node);
 
   const downstream = downstreamInfo(node);

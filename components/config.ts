@@ -4,6 +4,7 @@ import { isIP } from "node:net";
 import { z } from "zod";
 import { PRESETS, PRESET_NAMES } from "./presets";
 import { coversEveryone, isSystemPath } from "./safety";
+import { REPORT_MIRROR_CONF } from "../plan/paths";
 
 const name = z
   .string()
@@ -242,7 +243,9 @@ export const BitflipSchema = z
   })
   .strict();
 
-type ParsedNode = z.output<typeof NodeBaseSchema>;
+/** A node as written and validated, before its preset fills the sync jobs (a tier 2 resolves its upstream here). */
+export type NodeBaseConfig = z.output<typeof NodeBaseSchema>;
+type ParsedNode = NodeBaseConfig;
 
 /**
  * Expands the distro preset: sync jobs when none are given, public rsync
@@ -277,6 +280,16 @@ function applyPreset(node: ParsedNode): Omit<ParsedNode, "diskNeedGiB"> & { disk
       : preset.modules.map((m) => ({ name: m.name, path: m.path, comment: preset.title }));
   return { ...node, sync, rsync: { ...node.rsync, modules }, diskNeedGiB: node.diskNeedGiB ?? preset.diskNeedGiB };
 }
+
+/** The Docker runtime's daemon and image. */
+export const DockerSchema = z
+  .object({
+    /** The Docker daemon: unix:///var/run/docker.sock, or ssh://root@host. */
+    daemon: z.string().min(1).default("unix:///var/run/docker.sock"),
+    /** Image name the kit builds from docker/Dockerfile. */
+    image: z.string().min(1).default("mirrorkit/node:latest"),
+  })
+  .strict();
 
 const NodeBaseSchema = z
   .object({
@@ -322,13 +335,7 @@ const NodeBaseSchema = z
     /** Free space the distro needs, for the size warning (GiB); default from the preset, else 100. */
     diskNeedGiB: z.number().int().min(1).optional(),
     volumes: z.array(VolumeSchema).default([]),
-    accounts: AccountsSchema.default({
-      mirror: { user: "mirror", group: "mirror" },
-      http: { user: "mirror-http", group: "mirror-http" },
-      rsync: { user: "nobody", group: "nogroup" },
-      tier: { user: "mirror-tier" },
-      push: { user: "mirror-push" },
-    }),
+    accounts: AccountsSchema.prefault({}),
     /**
      * Fedora MirrorManager's report_mirror (guide 004: run it after every sync):
      * the kit writes its report_mirror.conf and makes it the post-sync hook
@@ -356,29 +363,14 @@ const NodeBaseSchema = z
       .strict()
       .optional(),
     /** Push-triggered sync: who may start this node's syncs, and whom it starts after its own. */
-    push: PushSchema.default({ authorizedKeys: [], downstreams: [] }),
-    web: WebSchema.default({
-      server: "nginx",
-      httpPort: 80,
-      listenAddresses: [],
-      keepaliveTimeoutSeconds: 2,
-      keepaliveRequests: 100,
-      isoConnectionsPerIp: 6,
-    }),
-    rsync: RsyncSchema.default({ port: 873, maxConnections: 50, modules: [] }),
+    push: PushSchema.prefault({}),
+    web: WebSchema.prefault({}),
+    rsync: RsyncSchema.prefault({}),
     sync: z.array(SyncModuleSchema).default([]),
     bitflips: z.array(BitflipSchema).default([]),
     /** Where the node runs: services on the host (systemd), or containers through Docker. */
     runtime: z.enum(["host", "docker"]).default("host"),
-    docker: z
-      .object({
-        /** The Docker daemon: unix:///var/run/docker.sock, or ssh://root@host. */
-        daemon: z.string().min(1).default("unix:///var/run/docker.sock"),
-        /** Image name the kit builds from docker/Dockerfile. */
-        image: z.string().min(1).default("mirrorkit/node:latest"),
-      })
-      .strict()
-      .optional(),
+    docker: DockerSchema.optional(),
     /** A directory of template overrides, relative to the project: <dir>/<name> replaces templates/<name>. */
     templateDir: z.union([relativePath, absolutePath], { error: "a directory inside the project (relative, without '..') or an absolute path" }).optional(),
   })
@@ -492,6 +484,10 @@ const NodeBaseSchema = z
         }
       }
       if (node.distro) ctx.addIssue({ code: "custom", path: ["distro"], message: `not supported by runtime "docker" (it fills sync jobs)` });
+      // Pushes start syncs, which only the host runtime runs.
+      if (node.push.authorizedKeys.length > 0 || node.push.downstreams.length > 0) {
+        ctx.addIssue({ code: "custom", path: ["push"], message: `not supported by runtime "docker" (pushes start syncs; use runtime "host")` });
+      }
     }
     if (node.reportMirror) {
       const categories = Object.entries(node.reportMirror.categories);
@@ -536,7 +532,7 @@ const NodeBaseSchema = z
   });
 
 /** The report path MirrorManager's client reads. */
-export const REPORT_MIRROR_CONF = "/etc/mirrormanager-client/report_mirror.conf";
+export { REPORT_MIRROR_CONF };
 
 /** report_mirror becomes the post-sync hook of the jobs that carry a category. */
 function withReportMirror<T extends { sync: SyncModuleConfig[]; reportMirror?: { command: string; categories: Record<string, string> } }>(node: T): T {
@@ -549,7 +545,25 @@ function withReportMirror<T extends { sync: SyncModuleConfig[]; reportMirror?: {
   };
 }
 
-export const NodeConfigSchema = NodeBaseSchema.transform((node) => withReportMirror(applyPreset(node)));
+/**
+ * A hand-written sync job's schedule and timer spread when it sets none, by
+ * the node's tier: tier 1 several times an hour, tier 2 hourly (Parabola,
+ * Fedora guides) (a preset's jobs take the preset's). Applied when the job's
+ * model is made, not written into the job: a deployed job's inputs stay as
+ * they were.
+ */
+export const TIER_SYNC_DEFAULTS: Record<1 | 2, { schedule: string; randomizedDelaySeconds: number }> = {
+  1: { schedule: "*:0/15", randomizedDelaySeconds: 60 },
+  2: { schedule: "*:05", randomizedDelaySeconds: 300 },
+};
+
+/** What a validated node becomes: its preset's jobs and modules, report_mirror as their hook, the Docker runtime's settings. */
+export function completeNode(node: NodeBaseConfig) {
+  const complete = withReportMirror(applyPreset(node));
+  return complete.runtime === "docker" && complete.docker === undefined ? { ...complete, docker: DockerSchema.parse({}) } : complete;
+}
+
+export const NodeConfigSchema = NodeBaseSchema.transform(completeNode);
 
 export type HostConfig = z.output<typeof HostSchema>;
 export type AccountsConfig = z.output<typeof AccountsSchema>;
@@ -624,8 +638,13 @@ function controlCharacterProblems(raw: unknown, key: string): { path: string; me
 
 /** Parses raw stack config (as read from Pulumi config) into a NodeConfig. */
 export function parseNodeConfig(raw: unknown, key = "mirrorkit:node"): NodeConfig {
+  return completeNode(parseNodeBase(raw, key));
+}
+
+/** Validates a node as written (every problem named, as parseNodeConfig), without completing it. */
+export function parseNodeBase(raw: unknown, key = "mirrorkit:node"): NodeBaseConfig {
   const controls = controlCharacterProblems(raw, key);
-  const result = NodeConfigSchema.safeParse(raw);
+  const result = NodeBaseSchema.safeParse(raw);
   if (result.success && controls.length === 0) return result.data;
   const schemaProblems = result.success ? [] : result.error.issues.map((issue) => ({ path: describePath(key, issue.path), message: issue.message }));
   // One problem per field: the control character is the one to fix first.

@@ -42,7 +42,4 @@ export function connectionFor(host: HostConfig, projectDir = process.cwd()): pul
   });
 }
 
-/** Where the kit stages files and keeps its own records on a host. */
-export const KIT_STATE_DIR = "/var/lib/mirrorkit";
-export const KIT_INCOMING_DIR = `${KIT_STATE_DIR}/incoming`;
-export const KIT_CONFIG_DIR = "/etc/mirrorkit";
+export { KIT_CONFIG_DIR, KIT_INCOMING_DIR, KIT_STATE_DIR } from "../plan/paths";

@@ -7,15 +7,18 @@ import * as pulumi from "@pulumi/pulumi";
 import * as command from "@pulumi/command";
 import type { VolumeConfig } from "./config";
 import type { Connection } from "./connection";
-import { mountUnitName, renderMountUnit } from "./render/systemd";
+import { KIT_TEMPLATES, type Templates } from "./render/templates";
+import { planVolume } from "../plan/volume";
 import { script, sq } from "./shell";
-import { SystemdUnit } from "./systemd-unit";
+import { plannedUnitArgs, SystemdUnit } from "./systemd-unit";
 
 export interface DataVolumeArgs {
   connection: pulumi.Input<Connection>;
   volume: VolumeConfig;
   /** Free space the distro needs, for the size warning. */
   needGiB: number;
+  /** The templates its mount unit is rendered from (code, not config: not an input of the resource). */
+  templates?: Templates;
 }
 
 export function formatScript(v: VolumeConfig): string {
@@ -43,7 +46,9 @@ export class DataVolume extends pulumi.ComponentResource {
   readonly mounted: command.remote.Command;
 
   constructor(name: string, args: DataVolumeArgs, opts?: pulumi.ComponentResourceOptions) {
-    super("mirrorkit:node:DataVolume", name, args, opts);
+    const { templates = KIT_TEMPLATES, ...inputs } = args;
+    super("mirrorkit:node:DataVolume", name, inputs, opts);
+    const plan = planVolume(args.volume, templates);
     const v = args.volume;
     this.mountPoint = v.mountPoint;
     const format = new command.remote.Command(
@@ -51,17 +56,7 @@ export class DataVolume extends pulumi.ComponentResource {
       { connection: args.connection, create: formatScript(v) },
       { parent: this, dependsOn: opts?.dependsOn },
     );
-    const mount = new SystemdUnit(
-      `${name}-mount`,
-      {
-        connection: args.connection,
-        unitName: mountUnitName(v.mountPoint),
-        content: renderMountUnit({ device: v.device, mountPoint: v.mountPoint, fsType: v.fsType }),
-        activation: "start",
-        onConfigChange: "restart",
-      },
-      { parent: this, dependsOn: [format] },
-    );
+    const mount = new SystemdUnit(`${name}-${plan.mount.key}`, plannedUnitArgs(args.connection, plan.mount), { parent: this, dependsOn: [format] });
     this.mounted = new command.remote.Command(
       `${name}-size-check`,
       {

@@ -5,11 +5,12 @@
 import * as path from "node:path";
 import * as pulumi from "@pulumi/pulumi";
 import * as docker from "@pulumi/docker";
-import { redactSecrets, type NodeConfig } from "./config";
+import { DockerSchema, redactSecrets, type NodeConfig } from "./config";
 import { nodeEndpoints, type MirrorNodeEndpoints } from "./mirror-node";
-import { runtimeDirName, webModel } from "./render/nginx";
-import { renderWebConf, webSupportFiles } from "./render/web";
-import { renderRsyncdConf, renderRsyncdSecrets, rsyncdModels } from "./render/rsync";
+import { runtimeDirName } from "./render/nginx";
+import { renderRsyncdSecrets } from "./render/rsync";
+import { templatesFor } from "./render/templates";
+import { planNode } from "../plan/node";
 
 export const DOCKER_CONTEXT = path.resolve(__dirname, "..", "docker");
 
@@ -20,7 +21,8 @@ export class DockerNode extends pulumi.ComponentResource {
   constructor(name: string, args: NodeConfig, opts?: pulumi.ComponentResourceOptions) {
     super("mirrorkit:docker:DockerNode", name, redactSecrets(args), opts);
     this.node = redactSecrets(args);
-    const settings = args.docker ?? { daemon: "unix:///var/run/docker.sock", image: "mirrorkit/node:latest" };
+    // Filled by the schema for a Docker node; a hand-built config gets the same defaults.
+    const settings = args.docker ?? DockerSchema.parse({});
     const provider = new docker.Provider(`${name}-daemon`, { host: settings.daemon }, { parent: this });
     const mine = { parent: this, provider };
 
@@ -48,7 +50,9 @@ export class DockerNode extends pulumi.ComponentResource {
     // Public daemons read the tree; nothing in a container may change it.
     const treeMount = [{ volumeName: tree.name, containerPath: args.mirrorRoot, readOnly: true }];
 
-    const web = webModel(args);
+    // The same plan as the host runtime: its web and rsync files become uploads.
+    const plan = planNode(args, templatesFor(args.templateDir));
+    const web = plan.web.model;
     const webDir = runtimeDirName(web.unitName);
     const webCommand =
       args.web.server === "nginx"
@@ -63,13 +67,7 @@ export class DockerNode extends pulumi.ComponentResource {
         image: image.imageName,
         command: webCommand,
         user: `${http.user}:${http.group}`,
-        uploads: [
-          ...webSupportFiles(web).map((f) => ({ file: f.path, content: f.content })),
-          {
-            file: web.configPath,
-            content: renderWebConf(web, args.publicName ?? args.host.address),
-          },
-        ],
+        uploads: [...plan.web.support, plan.web.config].map((f) => ({ file: f.path, content: f.content })),
         volumes: treeMount,
         ports: webPorts,
         readOnly: true,
@@ -81,13 +79,13 @@ export class DockerNode extends pulumi.ComponentResource {
       mine,
     );
 
-    for (const m of rsyncdModels(args, "/etc/mirrorkit")) {
-      const uploads: docker.types.input.ContainerUpload[] = [{ file: m.configPath, content: renderRsyncdConf(m) }];
-      if (m.instance === "private") {
+    for (const { model: m, config, secrets } of plan.rsyncd) {
+      const uploads: docker.types.input.ContainerUpload[] = [{ file: config.path, content: config.content }];
+      if (secrets) {
         uploads.push({
-          file: m.secretsPath,
+          file: secrets.path,
           content: pulumi.secret(renderRsyncdSecrets(args.rsync.private?.users ?? [])),
-          permissions: "0600",
+          permissions: secrets.mode,
         });
       }
       const dir = m.unitName.replace(/\.service$/, "");

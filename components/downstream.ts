@@ -2,7 +2,8 @@
 // takes them: the tier-1 stack exports `downstream` (and the tier users'
 // passwords as the secret `downstreamCredentials`); a tier-2 stack names that
 // stack in `upstreamStack` and reads them through a StackReference.
-import type { NodeConfig } from "./config";
+import { z } from "zod";
+import type { NodeBaseConfig, NodeConfig } from "./config";
 
 export interface DownstreamInfo {
   /** rsync://host:port of the private daemon. */
@@ -30,19 +31,29 @@ export function downstreamCredentials(node: NodeConfig): Record<string, string> 
   return Object.fromEntries((node.rsync.private?.users ?? []).map((u) => [u.name, u.password]));
 }
 
-/** A tier 2's raw config with its upstream filled from the tier 1's outputs. */
-export function withUpstreamStack(
-  raw: Record<string, unknown>,
-  info: DownstreamInfo,
-  user: string,
-  password: string,
-): Record<string, unknown> {
-  const distro = (raw.distro ?? {}) as Record<string, unknown>;
-  const push = (raw.push ?? {}) as Record<string, unknown>;
-  const keys = Array.isArray(push.authorizedKeys) ? (push.authorizedKeys as unknown[]) : [];
+/** What a tier-1 stack exports as `downstream`, checked before a tier 2 uses it. */
+const DownstreamInfoSchema = z.object({
+  rsync: z.string().regex(/^rsync:\/\/([A-Za-z0-9.-]+|\[[0-9A-Fa-f:.]+\])(:\d{1,5})?\/?$/, "rsync://host[:port]"),
+  modules: z.record(z.string().regex(/^[A-Za-z0-9][A-Za-z0-9._-]{0,63}$/), z.string().regex(/^[A-Za-z0-9][A-Za-z0-9._-]{0,63}$/, "an rsync module name")),
+  pushKey: z.string().regex(/^(ssh-ed25519|ssh-rsa|ecdsa-sha2-nistp(256|384|521)) [A-Za-z0-9+/]+={0,3}( [^\n]*)?$/, "one OpenSSH public key line").optional(),
+});
+
+/** A tier-1 stack's `downstream` output, or the problems with it (each named by its field). */
+export function parseDownstreamInfo(value: unknown, stack: string): DownstreamInfo {
+  const r = DownstreamInfoSchema.safeParse(value);
+  if (r.success) return r.data;
+  throw new Error(`stack "${stack}" exports a "downstream" this kit cannot use:\n${r.error.issues.map((i) => `  - downstream.${i.path.join(".")}: ${i.message}`).join("\n")}`);
+}
+
+/**
+ * A tier 2 with its upstream filled from the tier 1's outputs: the typed
+ * config as written, completed afterwards like any other (completeNode).
+ */
+export function withUpstreamStack(node: NodeBaseConfig, info: DownstreamInfo, user: string, password: string): NodeBaseConfig {
+  if (!node.distro) return node;
   return {
-    ...raw,
-    distro: { ...distro, upstream: info.rsync, upstreamModules: info.modules, user, password },
-    ...(info.pushKey ? { push: { ...push, authorizedKeys: [...keys, info.pushKey] } } : {}),
+    ...node,
+    distro: { ...node.distro, upstream: info.rsync, upstreamModules: info.modules, user, password },
+    ...(info.pushKey ? { push: { ...node.push, authorizedKeys: [...node.push.authorizedKeys, info.pushKey] } } : {}),
   };
 }

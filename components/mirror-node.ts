@@ -4,18 +4,16 @@
 import * as pulumi from "@pulumi/pulumi";
 import { Bitflip } from "./bitflip";
 import { redactSecrets, type NodeConfig } from "./config";
-import { connectionFor, KIT_CONFIG_DIR } from "./connection";
+import { connectionFor } from "./connection";
 import { DataVolume } from "./data-volume";
 import { HostBase } from "./host-base";
 import { MirrorTree } from "./mirror-tree";
 import { PushKey } from "./push-key";
 import { PushTrigger } from "./push-trigger";
-import { pushModel } from "./render/push";
-import { RemoteFile } from "./remote-file";
+import { plannedFileArgs, RemoteFile } from "./remote-file";
 import { renderReportMirrorConf, reportMirrorModel } from "./render/report-mirror";
-import { bitflipModel } from "./render/bitflip";
-import { rsyncdModels } from "./render/rsync";
-import { syncModel } from "./render/sync";
+import { templatesFor } from "./render/templates";
+import { planNode } from "../plan/node";
 import { RsyncDaemon } from "./rsync-daemon";
 import { ServiceAccounts } from "./service-accounts";
 import { SyncJob } from "./sync-job";
@@ -30,22 +28,7 @@ export interface MirrorNodeEndpoints {
   privateModules?: string[];
 }
 
-/** Debian packages each web server choice needs. */
-export const WEB_PACKAGES: Record<NodeConfig["web"]["server"], string[]> = {
-  nginx: ["nginx-light", "libnginx-mod-http-js"],
-  apache: ["apache2", "libapache2-mod-qos", "libpcre3"],
-};
-
-/** Debian packages that unpack RPM metadata (gzip is always there). */
-export const RPM_METADATA_TOOLS = ["zstd", "xz-utils", "bzip2"];
-
-export function nodePackages(node: NodeConfig): string[] {
-  const packages = new Set([...WEB_PACKAGES[node.web.server], "rsync"]);
-  if (node.volumes.some((v) => v.fsType === "xfs")) packages.add("xfsprogs");
-  // RPM syncs read primary lists, which upstreams compress with any of these.
-  if (node.sync.some((job) => job.stages === "rpm")) for (const p of RPM_METADATA_TOOLS) packages.add(p);
-  return [...packages];
-}
+export { nodePackages, RPM_METADATA_TOOLS, WEB_PACKAGES } from "../plan/node";
 
 export function nodeEndpoints(node: NodeConfig): MirrorNodeEndpoints {
   const host = node.publicName ?? node.host.address;
@@ -74,25 +57,26 @@ export class MirrorNode extends pulumi.ComponentResource {
     this.node = redactSecrets(args);
     const connection = connectionFor(args.host);
     const mine = { parent: this };
+    // Everything the node has, from its config alone; the components deliver it.
+    const templates = templatesFor(args.templateDir);
+    const plan = planNode(args, templates);
 
-    const base = new HostBase(`${name}-base`, { connection, packages: nodePackages(args) }, mine);
-    const volumes = args.volumes.map(
-      (volume) =>
-        new DataVolume(`${name}-volume-${volume.name}`, { connection, volume, needGiB: args.diskNeedGiB }, {
+    const base = new HostBase(`${name}-base`, { connection, packages: plan.packages }, mine);
+    const volumes = plan.volumes.map(
+      ({ volume }) =>
+        new DataVolume(`${name}-volume-${volume.name}`, { connection, volume, needGiB: args.diskNeedGiB, templates }, {
           ...mine,
           dependsOn: [base.ready],
         }),
     );
-    // Pushes this node accepts (undefined when no key may push).
-    const accepts = pushModel(args);
     const accounts = new ServiceAccounts(
       `${name}-accounts`,
-      { connection, accounts: args.accounts, withTier: args.rsync.private !== undefined, withPush: accepts !== undefined },
+      { connection, accounts: args.accounts, withTier: args.rsync.private !== undefined, withPush: plan.push !== undefined },
       { ...mine, dependsOn: [base.ready] },
     );
     const tree = new MirrorTree(
       `${name}-tree`,
-      { connection, mirrorRoot: args.mirrorRoot, accounts: args.accounts },
+      { connection, mirrorRoot: plan.tree.path, accounts: args.accounts },
       { ...mine, dependsOn: [...accounts.ready, ...volumes.map((v) => v.mounted)] },
     );
     const ready = [tree.ready, ...accounts.ready];
@@ -106,56 +90,53 @@ export class MirrorNode extends pulumi.ComponentResource {
         mirrorRoot: args.mirrorRoot,
         serverName: args.publicName ?? args.host.address,
         volumes: args.volumes,
+        templates,
       },
       { ...mine, dependsOn: ready },
     );
-    for (const model of rsyncdModels(args, KIT_CONFIG_DIR)) {
+    for (const { model } of plan.rsyncd) {
       new RsyncDaemon(
         `${name}-rsyncd-${model.instance}`,
         {
           connection,
           model,
           users: model.instance === "private" ? pulumi.secret(args.rsync.private?.users ?? []) : undefined,
+          templates,
         },
         { ...mine, dependsOn: ready },
       );
     }
     const report = reportMirrorModel(args);
     const reportConf =
+      plan.reportMirror &&
       report &&
       new RemoteFile(
-        `${name}-report-mirror`,
-        {
-          connection,
-          path: report.path,
-          content: pulumi.secret(renderReportMirrorConf(report, args.reportMirror?.sitePassword ?? "")),
-          // It holds the site password: the mirror account, which runs the hook, reads it.
-          mode: "0640",
-          owner: "root",
-          group: report.group,
-        },
+        `${name}-${plan.reportMirror.key}`,
+        // It holds the site password: rendered here from the secret, never from the plan.
+        plannedFileArgs(connection, plan.reportMirror, pulumi.secret(renderReportMirrorConf(report, args.reportMirror?.sitePassword ?? "", templates))),
         { ...mine, dependsOn: ready },
       );
-    const trigger = accepts && new PushTrigger(`${name}-push`, { connection, model: accepts }, { ...mine, dependsOn: ready });
+    const trigger = plan.push && new PushTrigger(`${name}-push`, { connection, model: plan.push.model, templates }, { ...mine, dependsOn: ready });
     const key =
       args.push.downstreams.length > 0
         ? new PushKey(`${name}-push-key`, { connection, user: args.accounts.mirror.user, group: args.accounts.mirror.group }, { ...mine, dependsOn: ready })
         : undefined;
     this.pushKey = key?.publicKey;
-    for (const job of args.sync) {
+    for (const { model } of plan.sync) {
       new SyncJob(
-        `${name}-sync-${job.name}`,
+        `${name}-sync-${model.job.name}`,
         {
           connection,
-          model: syncModel(args, job),
-          password: job.password === undefined ? undefined : pulumi.secret(job.password),
-          push: accepts && trigger ? { model: accepts, ready: trigger.ready } : undefined,
+          model,
+          password: model.job.password === undefined ? undefined : pulumi.secret(model.job.password),
+          push: plan.push && trigger ? { model: plan.push.model, ready: trigger.ready } : undefined,
+          templates,
         },
         { ...mine, dependsOn: [...ready, ...(key ? [key] : []), ...(reportConf ? [reportConf] : [])] },
       );
     }
-    for (const flip of args.bitflips) {
-      new Bitflip(`${name}-bitflip-${flip.name}`, { connection, model: bitflipModel(args, flip) }, { ...mine, dependsOn: ready });
+    for (const { model } of plan.bitflips) {
+      new Bitflip(`${name}-bitflip-${model.flip.name}`, { connection, model, templates }, { ...mine, dependsOn: ready });
     }
 
     this.endpoints = nodeEndpoints(args);

@@ -3,17 +3,20 @@
 // trigger directory the sync jobs' path units watch.
 import * as pulumi from "@pulumi/pulumi";
 import * as command from "@pulumi/command";
-import { KIT_STATE_DIR, type Connection } from "./connection";
-import { RemoteFile } from "./remote-file";
-import { renderPushAuthorizedKeys, renderPushTrigger, renderSshdPushDropIn, sshdDropInCheck, type PushModel } from "./render/push";
+import type { Connection } from "./connection";
+import { SSHD_RELOADED_HASH as RELOADED, UNIT_HASH_DIR } from "../plan/paths";
+import { plannedFileArgs, RemoteFile } from "./remote-file";
+import type { PushModel } from "./render/push";
+import { KIT_TEMPLATES, type Templates } from "./render/templates";
+import { planPushTrigger } from "../plan/push";
 import { script, sq } from "./shell";
 
-/** The drop-in hash sshd last reloaded with. */
-const RELOADED = `${KIT_STATE_DIR}/units/ssh-push-drop-in.hash`;
 
 export interface PushTriggerArgs {
   connection: pulumi.Input<Connection>;
   model: PushModel;
+  /** The templates its files are rendered from (code, not config: not an input of the resource). */
+  templates?: Templates;
 }
 
 export class PushTrigger extends pulumi.ComponentResource {
@@ -22,43 +25,28 @@ export class PushTrigger extends pulumi.ComponentResource {
   readonly ready: command.remote.Command;
 
   constructor(name: string, args: PushTriggerArgs, opts?: pulumi.ComponentResourceOptions) {
-    super("mirrorkit:sync:PushTrigger", name, args, opts);
-    const m = args.model;
-    this.triggerFile = m.triggerFile;
+    const { templates = KIT_TEMPLATES, ...inputs } = args;
+    super("mirrorkit:sync:PushTrigger", name, inputs, opts);
+    const plan = planPushTrigger(args.model, templates);
+    this.triggerFile = plan.model.triggerFile;
     const after = { parent: this, dependsOn: opts?.dependsOn };
 
+    const d = plan.triggerDir;
     const dir = new command.remote.Command(
       `${name}-dir`,
       {
         connection: args.connection,
-        create: script(`install -d -m 0755 -o ${sq(m.user)} -g ${sq(m.user)} ${sq(m.triggerDir)}`),
-        delete: script(`rm -rf ${sq(m.triggerDir)}`),
+        create: script(`install -d -m ${d.mode} -o ${sq(d.owner)} -g ${sq(d.group)} ${sq(d.path)}`),
+        delete: script(`rm -rf ${sq(d.path)}`),
       },
       after,
     );
-    const trigger = new RemoteFile(
-      `${name}-script`,
-      { connection: args.connection, path: m.triggerScript, content: renderPushTrigger(m), mode: "0755", owner: "root", group: "root", validate: 'sh -n "$STAGED"' },
-      after,
-    );
-    const keys = new RemoteFile(
-      `${name}-keys`,
-      { connection: args.connection, path: m.authorizedKeysFile, content: renderPushAuthorizedKeys(m), mode: "0644", owner: "root", group: "root" },
-      after,
-    );
-    const dropIn = new RemoteFile(
-      `${name}-sshd`,
-      {
-        connection: args.connection,
-        path: m.sshdDropIn,
-        content: renderSshdPushDropIn(m),
-        mode: "0644",
-        owner: "root",
-        group: "root",
-        validate: sshdDropInCheck(),
-      },
-      { parent: this, dependsOn: [trigger.installed, keys.installed] },
-    );
+    const trigger = new RemoteFile(`${name}-${plan.script.key}`, plannedFileArgs(args.connection, plan.script), after);
+    const keys = new RemoteFile(`${name}-${plan.keys.key}`, plannedFileArgs(args.connection, plan.keys), after);
+    const dropIn = new RemoteFile(`${name}-${plan.sshd.key}`, plannedFileArgs(args.connection, plan.sshd), {
+      parent: this,
+      dependsOn: [trigger.installed, keys.installed],
+    });
     this.ready = new command.remote.Command(
       `${name}-sshd-reload`,
       {
@@ -67,11 +55,11 @@ export class PushTrigger extends pulumi.ComponentResource {
         // command (the provider re-runs it on a new connection too).
         create: dropIn.contentHash.apply((hash) =>
           script(
-            `install -d -m 0755 ${KIT_STATE_DIR}/units`,
+            `install -d -m 0755 ${UNIT_HASH_DIR}`,
             `if [ "$(cat ${RELOADED} 2>/dev/null)" != ${sq(hash)} ]; then systemctl reload ssh.service; echo ${sq(hash)} > ${RELOADED}; fi`,
           ),
         ),
-        delete: script(`rm -f ${sq(m.sshdDropIn)} ${RELOADED}`, "systemctl reload ssh.service || true"),
+        delete: script(`rm -f ${sq(plan.sshd.path)} ${RELOADED}`, "systemctl reload ssh.service || true"),
       },
       { parent: this, dependsOn: [dir, dropIn.installed] },
     );

@@ -9,6 +9,7 @@ import * as command from "@pulumi/command";
 import { KIT_INCOMING_DIR } from "./connection";
 import type { Connection } from "./connection";
 import { digest, script, sq } from "./shell";
+import type { PlannedFile } from "../plan/files";
 
 /** Bumped only to retire every secret copy's resource id. */
 const SECRET_COPY_GENERATION = "random-id";
@@ -95,4 +96,9 @@ ${script(
     // registered, so every mandatory rule reads it before anything runs.
     this.registerOutputs({ path: this.path, content, mode: args.mode, owner: args.owner, group: args.group, contentHash: this.contentHash });
   }
+}
+
+/** A planned file's delivery args; a secret file's content is given by the caller. */
+export function plannedFileArgs(connection: pulumi.Input<Connection>, f: PlannedFile, content: pulumi.Input<string> = f.content): RemoteFileArgs {
+  return { connection, path: f.path, content, mode: f.mode, owner: f.owner, group: f.group, ...(f.check !== undefined ? { validate: f.check } : {}) };
 }

@@ -2,17 +2,22 @@
 // nobody/nogroup, unreadable entries hidden) or the private tier one (its own
 // port, hosts allow, auth users with a secrets file, not listed, running in
 // the mirror group so it can read staged content). Each has its own unit.
+// Its files and unit are the plan's (plan/rsyncd.ts).
 import * as pulumi from "@pulumi/pulumi";
 import type { Connection } from "./connection";
-import { RemoteFile } from "./remote-file";
-import { renderRsyncdConf, renderRsyncdSecrets, renderRsyncdUnit, rsyncdCheckCommand, type RsyncdModel } from "./render/rsync";
-import { SystemdUnit } from "./systemd-unit";
+import { plannedFileArgs, RemoteFile } from "./remote-file";
+import { renderRsyncdSecrets, type RsyncdModel } from "./render/rsync";
+import { KIT_TEMPLATES, type Templates } from "./render/templates";
+import { plannedUnitArgs, SystemdUnit } from "./systemd-unit";
+import { planRsyncDaemon } from "../plan/rsyncd";
 
 export interface RsyncDaemonArgs {
   connection: pulumi.Input<Connection>;
   model: RsyncdModel;
   /** Private instance: the tier users and their (secret) passwords. */
   users?: pulumi.Input<{ name: string; password: string }[]>;
+  /** The templates its files are rendered from (code, not config: not an input of the resource). */
+  templates?: Templates;
 }
 
 export class RsyncDaemon extends pulumi.ComponentResource {
@@ -20,57 +25,27 @@ export class RsyncDaemon extends pulumi.ComponentResource {
   readonly unitName: string;
 
   constructor(name: string, args: RsyncDaemonArgs, opts?: pulumi.ComponentResourceOptions) {
-    super("mirrorkit:rsync:RsyncDaemon", name, args, opts);
-    const m = args.model;
-    this.port = m.port;
-    this.unitName = m.unitName;
+    const { templates = KIT_TEMPLATES, ...inputs } = args;
+    super("mirrorkit:rsync:RsyncDaemon", name, inputs, opts);
+    const plan = planRsyncDaemon(args.model, templates);
+    this.port = plan.model.port;
+    this.unitName = plan.unit.unitName;
     const childOpts = { parent: this, dependsOn: opts?.dependsOn };
 
     const files: RemoteFile[] = [];
-    if (m.instance === "private") {
-      // Readable by the daemon (root) only: rsync's strict modes.
-      files.push(
-        new RemoteFile(
-          `${name}-secrets`,
-          {
-            connection: args.connection,
-            path: m.secretsPath,
-            content: pulumi.secret(pulumi.output(args.users ?? []).apply(renderRsyncdSecrets)),
-            mode: "0600",
-            owner: "root",
-            group: "root",
-          },
-          childOpts,
-        ),
-      );
+    if (plan.secrets) {
+      const content = pulumi.secret(pulumi.output(args.users ?? []).apply(renderRsyncdSecrets));
+      files.push(new RemoteFile(`${name}-${plan.secrets.key}`, plannedFileArgs(args.connection, plan.secrets, content), childOpts));
     }
-    const conf = new RemoteFile(
-      `${name}-conf`,
-      {
-        connection: args.connection,
-        path: m.configPath,
-        content: renderRsyncdConf(m),
-        mode: "0644",
-        owner: "root",
-        group: "root",
-        validate: rsyncdCheckCommand('"$STAGED"'),
-      },
-      { parent: this, dependsOn: [...files.map((f) => f.installed)] },
-    );
+    const conf = new RemoteFile(`${name}-${plan.config.key}`, plannedFileArgs(args.connection, plan.config), {
+      parent: this,
+      dependsOn: [...files.map((f) => f.installed)],
+    });
     files.push(conf);
 
     new SystemdUnit(
-      `${name}-unit`,
-      {
-        connection: args.connection,
-        unitName: m.unitName,
-        content: renderRsyncdUnit(m),
-        activation: "start",
-        // rsync re-reads its config per connection; a restart also picks up the port.
-        onConfigChange: "restart",
-        configHashes: files.map((f) => f.contentHash),
-        masks: m.instance === "public" ? ["rsync.service"] : [],
-      },
+      `${name}-${plan.unit.key}`,
+      plannedUnitArgs(args.connection, plan.unit, files.map((f) => f.contentHash)),
       { parent: this, dependsOn: files.map((f) => f.installed) },
     );
     this.registerOutputs({ port: this.port, unitName: this.unitName });

@@ -1,11 +1,12 @@
 // Meanings that defeat the kit's safety promise however they are written,
 // checked by the stack config schema and again by the policy pack (pure: no
 // Pulumi or zod here).
+import { KIT_STATE_DIR, PUSH_TRIGGER_DIR, SYNC_STATE_DIR } from "../plan/paths";
 
 /** Top-level directories that hold mirrors (/srv/mirror) but are never a tree themselves. */
 const TOP_LEVEL = ["/", "/srv", "/var", "/home", "/opt", "/mnt", "/media", "/tmp", "/data"];
 /** The system's own directories: a tree inside one would publish the host's files. */
-const SYSTEM_DIRS = ["/etc", "/usr", "/bin", "/sbin", "/lib", "/lib32", "/lib64", "/libx32", "/boot", "/dev", "/proc", "/sys", "/run", "/root", "/var/lib/mirrorkit", "/var/log", "/var/lib/dpkg", "/var/lib/apt", "/var/cache"];
+const SYSTEM_DIRS = ["/etc", "/usr", "/bin", "/sbin", "/lib", "/lib32", "/lib64", "/libx32", "/boot", "/dev", "/proc", "/sys", "/run", "/root", KIT_STATE_DIR, SYNC_STATE_DIR, PUSH_TRIGGER_DIR, "/var/log", "/var/lib/dpkg", "/var/lib/apt", "/var/cache"];
 
 /** Is `p` (normalised: no trailing slash) the root, a bare top-level directory, or inside a system directory? */
 export function isSystemPath(p: string): boolean {

@@ -1,14 +1,17 @@
 // The sync of one upstream module: a rendered script with the guides' rsync
 // flags, a change check and a lock; a sandboxed oneshot service run as the
-// mirror account at low priority; and the timer that schedules it.
+// mirror account at low priority; and the timer that schedules it. Its files
+// and units are the plan's (plan/sync.ts).
 import * as pulumi from "@pulumi/pulumi";
 import * as command from "@pulumi/command";
 import type { Connection } from "./connection";
-import { RemoteFile } from "./remote-file";
-import { renderPushPathUnit, type PushModel } from "./render/push";
-import { renderSyncExcludes, renderSyncScript, renderSyncService, renderSyncTimer, type SyncModel } from "./render/sync";
+import { plannedFileArgs, RemoteFile } from "./remote-file";
+import type { PushModel } from "./render/push";
+import type { SyncModel } from "./render/sync";
+import { KIT_TEMPLATES, type Templates } from "./render/templates";
 import { script, sq } from "./shell";
-import { SystemdUnit } from "./systemd-unit";
+import { plannedUnitArgs, SystemdUnit } from "./systemd-unit";
+import { planSyncJob } from "../plan/sync";
 
 export interface SyncJobArgs {
   connection: pulumi.Input<Connection>;
@@ -17,6 +20,8 @@ export interface SyncJobArgs {
   password?: pulumi.Input<string>;
   /** Pushes start this job too (a path unit on the push trigger). */
   push?: { model: PushModel; ready: pulumi.Resource };
+  /** The templates its files are rendered from (code, not config: not an input of the resource). */
+  templates?: Templates;
 }
 
 export class SyncJob extends pulumi.ComponentResource {
@@ -24,85 +29,39 @@ export class SyncJob extends pulumi.ComponentResource {
   readonly unitName: string;
 
   constructor(name: string, args: SyncJobArgs, opts?: pulumi.ComponentResourceOptions) {
-    super("mirrorkit:sync:SyncJob", name, args, opts);
-    const m = args.model;
-    this.timerName = m.timerName;
-    this.unitName = m.unitName;
+    const { templates = KIT_TEMPLATES, ...inputs } = args;
+    super("mirrorkit:sync:SyncJob", name, inputs, opts);
+    const plan = planSyncJob(args.model, args.push?.model, templates);
+    this.timerName = plan.timer.unitName;
+    this.unitName = plan.service.unitName;
     const after = { parent: this, dependsOn: opts?.dependsOn };
 
+    const d = plan.dest;
     const dest = new command.remote.Command(
       `${name}-dest`,
       {
         connection: args.connection,
-        create: script(`install -d -m 0755 -o ${sq(m.user)} -g ${sq(m.group)} ${sq(m.dest)}`),
+        create: script(`install -d -m ${d.mode} -o ${sq(d.owner)} -g ${sq(d.group)} ${sq(d.path)}`),
         // No delete: the synced data stays.
       },
       after,
     );
-    const files: RemoteFile[] = [
-      new RemoteFile(
-        `${name}-script`,
-        {
-          connection: args.connection,
-          path: m.scriptPath,
-          content: renderSyncScript(m),
-          mode: "0755",
-          owner: "root",
-          group: "root",
-          validate: 'sh -n "$STAGED"',
-        },
-        after,
-      ),
-      new RemoteFile(
-        `${name}-excludes`,
-        { connection: args.connection, path: m.excludePath, content: renderSyncExcludes(m), mode: "0644", owner: "root", group: "root" },
-        after,
-      ),
-    ];
-    if (args.password !== undefined) {
-      files.push(
-        new RemoteFile(
-          `${name}-password`,
-          {
-            connection: args.connection,
-            path: m.passwordPath,
-            content: pulumi.secret(pulumi.output(args.password).apply((p) => `${p}\n`)),
-            // rsync refuses a password file others can read.
-            mode: "0600",
-            owner: m.user,
-            group: m.group,
-          },
-          after,
-        ),
-      );
+    const files = [plan.script, plan.excludes].map((f) => new RemoteFile(`${name}-${f.key}`, plannedFileArgs(args.connection, f), after));
+    if (plan.password && args.password !== undefined) {
+      const content = pulumi.secret(pulumi.output(args.password).apply((p) => `${p}\n`));
+      files.push(new RemoteFile(`${name}-${plan.password.key}`, plannedFileArgs(args.connection, plan.password, content), after));
     }
     const service = new SystemdUnit(
-      `${name}-service`,
-      {
-        connection: args.connection,
-        unitName: m.unitName,
-        content: renderSyncService(m),
-        activation: "install",
-        configHashes: files.map((f) => f.contentHash),
-      },
+      `${name}-${plan.service.key}`,
+      plannedUnitArgs(args.connection, plan.service, files.map((f) => f.contentHash)),
       { parent: this, dependsOn: [dest, ...files.map((f) => f.installed)] },
     );
-    new SystemdUnit(
-      `${name}-timer`,
-      { connection: args.connection, unitName: m.timerName, content: renderSyncTimer(m), activation: "start" },
-      { parent: this, dependsOn: [service.active] },
-    );
-    if (args.push) {
-      new SystemdUnit(
-        `${name}-push-path`,
-        {
-          connection: args.connection,
-          unitName: m.unitName.replace(/\.service$/, ".path"),
-          content: renderPushPathUnit(args.push.model, { name: m.job.name, unitName: m.unitName }),
-          activation: "start",
-        },
-        { parent: this, dependsOn: [service.active, args.push.ready] },
-      );
+    new SystemdUnit(`${name}-${plan.timer.key}`, plannedUnitArgs(args.connection, plan.timer), { parent: this, dependsOn: [service.active] });
+    if (plan.pushPath && args.push) {
+      new SystemdUnit(`${name}-${plan.pushPath.key}`, plannedUnitArgs(args.connection, plan.pushPath), {
+        parent: this,
+        dependsOn: [service.active, args.push.ready],
+      });
     }
     this.registerOutputs({ timerName: this.timerName, unitName: this.unitName });
   }

@@ -5,10 +5,11 @@
 // hashes in the script make either re-run. Destroy stops and disables it.
 import * as pulumi from "@pulumi/pulumi";
 import * as command from "@pulumi/command";
-import { KIT_STATE_DIR } from "./connection";
+import { UNIT_HASH_DIR } from "../plan/paths";
 import type { Connection } from "./connection";
-import { RemoteFile } from "./remote-file";
+import { plannedFileArgs, RemoteFile } from "./remote-file";
 import { script, sq } from "./shell";
+import { unitFile, type PlannedUnit } from "../plan/files";
 
 export interface SystemdUnitArgs {
   connection: pulumi.Input<Connection>;
@@ -37,23 +38,15 @@ export class SystemdUnit extends pulumi.ComponentResource {
     super("mirrorkit:host:SystemdUnit", name, args, opts);
     this.unitName = args.unitName;
     const unit = args.unitName;
+    // The same file every runtime installs (checked by systemd-analyze verify).
     const file = new RemoteFile(
       `${name}-file`,
-      {
-        connection: args.connection,
-        path: `/etc/systemd/system/${unit}`,
-        content: args.content,
-        mode: "0644",
-        owner: "root",
-        group: "root",
-        // verify needs the real unit name; checked in a scratch directory.
-        validate: `d=$(mktemp -d) && cp "$STAGED" "$d/${unit}" && systemd-analyze verify "$d/${unit}"; rc=$?; rm -rf "$d"; exit $rc`,
-      },
+      plannedFileArgs(args.connection, unitFile({ key: "unit", unitName: unit, content: args.content, activation: args.activation })),
       { parent: this, dependsOn: opts?.dependsOn },
     );
 
     const masks = (args.masks ?? []).join(" ");
-    const hashFile = `${KIT_STATE_DIR}/units/${unit}.hash`;
+    const hashFile = `${UNIT_HASH_DIR}/${unit}.hash`;
     const apply = args.onConfigChange === "reload" ? `systemctl reload ${unit}` : `systemctl restart ${unit}`;
     const hashes = pulumi.all(args.configHashes ?? []).apply((h) => h.join(" "));
     this.active = new command.remote.Command(
@@ -120,4 +113,17 @@ export function activationScript(a: Activation): string {
   }
   lines.push(`install -d -m 0755 ${sq(a.hashFile.replace(/\/[^/]+$/, ""))}`, `[ "$have" = "$want" ] || echo "$want" > ${sq(a.hashFile)}`);
   return `# unit ${a.unit} ${want}\n${script(...lines)}`;
+}
+
+/** A planned unit's delivery args, with the hashes of the config files it reads. */
+export function plannedUnitArgs(connection: pulumi.Input<Connection>, u: PlannedUnit, configHashes?: pulumi.Input<string>[]): SystemdUnitArgs {
+  return {
+    connection,
+    unitName: u.unitName,
+    content: u.content,
+    activation: u.activation,
+    ...(u.onConfigChange !== undefined ? { onConfigChange: u.onConfigChange } : {}),
+    ...(configHashes !== undefined ? { configHashes } : {}),
+    ...(u.masks !== undefined ? { masks: u.masks } : {}),
+  };
 }

@@ -1,7 +1,7 @@
 // No public path (web root or alias, public rsync module) reaches outside the
 // mirror tree.
 import type { StackValidationPolicy } from "@pulumi/policy";
-import { STATUS_DIR } from "../components/render/status";
+import { STATUS_DIR } from "../plan/paths";
 import { mandatoryFacts, insideTree } from "./lib/facts";
 import { isSystemPath } from "../components/safety";
 import { isPrivateModule, isRsyncdConf, parseRsyncd, setting } from "./lib/rsyncd";

@@ -4,7 +4,7 @@ import * as fs from "node:fs";
 import * as path from "node:path";
 import { ConfigError, parseNodeConfig } from "../components/config";
 import { nodeFiles } from "../components/render/node-files";
-import { useTemplateOverrides } from "../components/render/templates";
+import { templatesFor } from "../components/render/templates";
 import { PROJECT_DIR } from "./lib/pulumi";
 import { rawNodeConfig } from "./lib/stack-file";
 
@@ -15,8 +15,7 @@ function main() {
     process.exit(2);
   }
   const node = parseNodeConfig(rawNodeConfig(stack), `stacks/Pulumi.${stack}.yaml: mirrorkit:node`);
-  useTemplateOverrides(node.templateDir === undefined ? undefined : path.join(PROJECT_DIR, node.templateDir));
-  const files = nodeFiles(node);
+  const files = nodeFiles(node, templatesFor(node.templateDir, PROJECT_DIR));
   for (const f of files) {
     const target = path.join(path.resolve(outdir), f.path);
     fs.mkdirSync(path.dirname(target), { recursive: true });

@@ -1,9 +1,9 @@
 // Apache httpd configuration of a mirror node: the same behaviour as the
 // nginx one, with mod_qos (packaged by Debian) for the per-address limit.
 import { BINARY_EXTENSIONS, renderWebUnit, listenAndTlsFields, runtimeDirName, type WebModel } from "./nginx";
-import { STATUS_URL_PATH } from "./status";
+import { STATUS_URL_PATH } from "../../plan/paths";
 import { HEADER } from "./systemd";
-import { renderTemplate } from "./templates";
+import { KIT_TEMPLATES, type Templates } from "./templates";
 
 /** Debian 12 amd64's libpcre3, which mod_qos needs loaded (package libpcre3). */
 export const PCRE_LIBRARY = "/usr/lib/x86_64-linux-gnu/libpcre.so.3";
@@ -26,9 +26,9 @@ export function apacheModules(tls: boolean): { name: string; file: string }[] {
   return mods.map(([name, file]) => ({ name, file }));
 }
 
-export function renderApacheConf(m: WebModel, serverName = "localhost"): string {
+export function renderApacheConf(m: WebModel, serverName = "localhost", t: Templates = KIT_TEMPLATES): string {
   const dir = runtimeDirName(m.unitName);
-  return renderTemplate("apache/httpd.conf.hbs", {
+  return t.render("apache/httpd.conf.hbs", {
     header: HEADER,
     mirrorRoot: m.mirrorRoot,
     unitName: m.unitName,
@@ -49,11 +49,11 @@ export function renderApacheConf(m: WebModel, serverName = "localhost"): string 
   });
 }
 
-export function renderApacheUnit(m: WebModel): string {
+export function renderApacheUnit(m: WebModel, t: Templates = KIT_TEMPLATES): string {
   const httpd = `/usr/sbin/apache2 -f ${m.configPath}`;
   return renderWebUnit(m, "Apache httpd", {
     check: `${httpd} -t`,
     start: `${httpd} -DFOREGROUND`,
     reload: `${httpd} -k graceful`,
-  });
+  }, t);
 }

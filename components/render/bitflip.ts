@@ -3,6 +3,8 @@
 import type { BitflipConfig, NodeConfig } from "../config";
 import { sq } from "../shell";
 import { renderServiceUnit, renderTimerUnit } from "./systemd";
+import { KIT_TEMPLATES, type Templates } from "./templates";
+import { bitflipUnits } from "../../plan/paths";
 
 export interface BitflipModel {
   flip: BitflipConfig;
@@ -19,12 +21,11 @@ export function bitflipModel(node: NodeConfig, flip: BitflipConfig): BitflipMode
     paths: flip.paths.map((p) => `${node.mirrorRoot}/${p}`.replace(/\/+$/, "")),
     user: node.accounts.mirror.user,
     group: node.accounts.mirror.group,
-    unitName: `mirrorkit-bitflip-${flip.name}.service`,
-    timerName: `mirrorkit-bitflip-${flip.name}.timer`,
+    ...bitflipUnits(flip.name),
   };
 }
 
-export function renderBitflipService(m: BitflipModel): string {
+export function renderBitflipService(m: BitflipModel, t: Templates = KIT_TEMPLATES): string {
   // a+rX: directories (and already-executable files) become world-readable and searchable.
   const chmod = `/bin/chmod -R a+rX ${m.paths.map(sq).join(" ")}`;
   return renderServiceUnit({
@@ -43,12 +44,12 @@ export function renderBitflipService(m: BitflipModel): string {
       "RestrictAddressFamilies=AF_UNIX",
       "IPAddressDeny=any",
     ],
-  });
+  }, t);
 }
 
-export function renderBitflipTimer(m: BitflipModel): string {
+export function renderBitflipTimer(m: BitflipModel, t: Templates = KIT_TEMPLATES): string {
   return renderTimerUnit({
     description: `mirrorkit bitflip ${m.flip.name} at ${m.flip.at}`,
     timer: [`OnCalendar=${m.flip.at}`, "Persistent=true", "AccuracySec=1s", `Unit=${m.unitName}`],
-  });
+  }, t);
 }

@@ -2,8 +2,8 @@
 import { isIPv6 } from "node:net";
 import type { WebConfig } from "../config";
 import { HEADER, mountUnitName, renderServiceUnit } from "./systemd";
-import { STATUS_DIR, STATUS_URL_PATH } from "./status";
-import { renderTemplate } from "./templates";
+import { NGINX_LISTING_FILTER, STATUS_DIR, STATUS_URL_PATH, WEB_CONFIG, WEB_UNIT } from "../../plan/paths";
+import { KIT_TEMPLATES, type Templates } from "./templates";
 
 /** Served as application/octet-stream: packages and images (Fedora guide). */
 export const BINARY_EXTENSIONS = [
@@ -11,8 +11,7 @@ export const BINARY_EXTENSIONS = [
   "squashfs", "xz", "zst", "gz", "bz2", "tar", "apk",
 ] as const;
 
-/** The kit's web server unit, whichever server runs in it. */
-export const WEB_UNIT = "mirrorkit-web.service";
+export { WEB_UNIT };
 
 /** The web server's model from node config (shared by WebServer and `npm run render`). */
 export function webModel(node: {
@@ -28,8 +27,8 @@ export function webModel(node: {
     user: node.accounts.http.user,
     group: node.accounts.http.group,
     unitName: WEB_UNIT,
-    configPath: node.web.server === "nginx" ? "/etc/mirrorkit/nginx/nginx.conf" : "/etc/mirrorkit/apache/httpd.conf",
-    listingFilterPath: "/etc/mirrorkit/nginx/listing-filter.js",
+    configPath: WEB_CONFIG[node.web.server],
+    listingFilterPath: NGINX_LISTING_FILTER,
     statusDir: STATUS_DIR,
   };
 }
@@ -74,9 +73,9 @@ export function runtimeDirName(unitName: string): string {
   return unitName.replace(/\.service$/, "");
 }
 
-export function renderNginxConf(m: WebModel): string {
+export function renderNginxConf(m: WebModel, t: Templates = KIT_TEMPLATES): string {
   const dir = runtimeDirName(m.unitName);
-  return renderTemplate("nginx/nginx.conf.hbs", {
+  return t.render("nginx/nginx.conf.hbs", {
     header: HEADER,
     mirrorRoot: m.mirrorRoot,
     unitName: m.unitName,
@@ -96,8 +95,8 @@ export function renderNginxConf(m: WebModel): string {
 }
 
 /** The njs listing filter the nginx config imports. */
-export function renderNginxListingFilter(m: WebModel): string {
-  return renderTemplate("nginx/listing-filter.js.hbs", { header: HEADER, user: m.user });
+export function renderNginxListingFilter(m: WebModel, t: Templates = KIT_TEMPLATES): string {
+  return t.render("nginx/listing-filter.js.hbs", { header: HEADER, user: m.user });
 }
 
 /**
@@ -116,7 +115,7 @@ export function njsCheckCommand(): string {
  * The kit's web server unit, for either server: non-root as the http account,
  * binding low ports with that one capability, its own runtime and log dirs.
  */
-export function renderWebUnit(m: WebModel, server: string, exec: { check: string; start: string; reload: string }): string {
+export function renderWebUnit(m: WebModel, server: string, exec: { check: string; start: string; reload: string }, t: Templates = KIT_TEMPLATES): string {
   const dir = runtimeDirName(m.unitName);
   return renderServiceUnit({
     description: `mirrorkit web server (${server}) for ${m.mirrorRoot}`,
@@ -140,14 +139,14 @@ export function renderWebUnit(m: WebModel, server: string, exec: { check: string
     ],
     // Stopping a data mount stops the server (RequiresMountsFor=); mounting it starts it again.
     wantedBy: ["multi-user.target", ...(m.mountUnits ?? [])].join(" "),
-  });
+  }, t);
 }
 
-export function renderNginxUnit(m: WebModel): string {
+export function renderNginxUnit(m: WebModel, t: Templates = KIT_TEMPLATES): string {
   const nginx = `/usr/sbin/nginx -c ${m.configPath} -e stderr`;
   return renderWebUnit(m, "nginx", {
     check: `${nginx} -t -q`,
     start: `${nginx} -g 'daemon off;'`,
     reload: "/bin/kill -HUP $MAINPID",
-  });
+  }, t);
 }

@@ -5,7 +5,8 @@
 import type { NodeConfig } from "../config";
 import { sq } from "../shell";
 import { HEADER, renderPathUnit } from "./systemd";
-import { renderTemplate } from "./templates";
+import { KIT_TEMPLATES, type Templates } from "./templates";
+import { PUSH_AUTHORIZED_KEYS, PUSH_KEY_PATH, PUSH_TRIGGER_DIR, PUSH_TRIGGER_FILE, PUSH_TRIGGER_SCRIPT, SSHD_PUSH_DROP_IN } from "../../plan/paths";
 
 export interface PushModel {
   user: string;
@@ -18,9 +19,7 @@ export interface PushModel {
   authorizedKeys: string[];
 }
 
-export const PUSH_TRIGGER_DIR = "/var/lib/mirrorkit-push";
-/** The push key a node with downstreams signs in with (owned by the mirror account). */
-export const PUSH_KEY_PATH = "/etc/mirrorkit/push/id_ed25519";
+export { PUSH_KEY_PATH, PUSH_TRIGGER_DIR };
 
 /** The push model of a node that accepts pushes; undefined when no key may push. */
 export function pushModel(node: NodeConfig): PushModel | undefined {
@@ -28,16 +27,16 @@ export function pushModel(node: NodeConfig): PushModel | undefined {
   return {
     user: node.accounts.push.user,
     triggerDir: PUSH_TRIGGER_DIR,
-    triggerFile: `${PUSH_TRIGGER_DIR}/trigger`,
-    triggerScript: "/usr/local/lib/mirrorkit/push-trigger",
-    authorizedKeysFile: "/etc/mirrorkit/push/authorized_keys",
-    sshdDropIn: "/etc/ssh/sshd_config.d/mirrorkit-push.conf",
+    triggerFile: PUSH_TRIGGER_FILE,
+    triggerScript: PUSH_TRIGGER_SCRIPT,
+    authorizedKeysFile: PUSH_AUTHORIZED_KEYS,
+    sshdDropIn: SSHD_PUSH_DROP_IN,
     authorizedKeys: node.push.authorizedKeys,
   };
 }
 
-export function renderPushTrigger(m: PushModel): string {
-  return renderTemplate("push/push-trigger.sh.hbs", { header: HEADER, user: m.user, triggerFileQ: sq(m.triggerFile) });
+export function renderPushTrigger(m: PushModel, t: Templates = KIT_TEMPLATES): string {
+  return t.render("push/push-trigger.sh.hbs", { header: HEADER, user: m.user, triggerFileQ: sq(m.triggerFile) });
 }
 
 /** Each key may run the trigger and nothing else, even without the sshd drop-in. */
@@ -45,8 +44,8 @@ export function renderPushAuthorizedKeys(m: PushModel): string {
   return `# ${HEADER}\n${m.authorizedKeys.map((k) => `restrict,command="${m.triggerScript}" ${k}\n`).join("")}`;
 }
 
-export function renderSshdPushDropIn(m: PushModel): string {
-  return renderTemplate("push/sshd-push.conf.hbs", {
+export function renderSshdPushDropIn(m: PushModel, t: Templates = KIT_TEMPLATES): string {
+  return t.render("push/sshd-push.conf.hbs", {
     header: HEADER,
     user: m.user,
     authorizedKeysFile: m.authorizedKeysFile,
@@ -63,9 +62,9 @@ export function sshdDropInCheck(): string {
 }
 
 /** The path unit that starts a sync job when a push arrives. */
-export function renderPushPathUnit(m: PushModel, job: { name: string; unitName: string }): string {
+export function renderPushPathUnit(m: PushModel, job: { name: string; unitName: string }, t: Templates = KIT_TEMPLATES): string {
   return renderPathUnit({
     description: `mirrorkit sync of ${job.name}: started by a push`,
     path: [`PathModified=${m.triggerFile}`, `Unit=${job.unitName}`],
-  });
+  }, t);
 }

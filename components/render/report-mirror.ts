@@ -3,7 +3,7 @@
 import type { NodeConfig } from "../config";
 import { REPORT_MIRROR_CONF } from "../config";
 import { HEADER } from "./systemd";
-import { renderTemplate } from "./templates";
+import { KIT_TEMPLATES, type Templates } from "./templates";
 
 export interface ReportMirrorModel {
   path: string;
@@ -33,6 +33,6 @@ export function reportMirrorModel(node: NodeConfig): ReportMirrorModel | undefin
 }
 
 /** The file, with the site password given separately (a secret, or a placeholder). */
-export function renderReportMirrorConf(m: ReportMirrorModel, sitePassword: string): string {
-  return renderTemplate("sync/report_mirror.conf.hbs", { header: HEADER, ...m, sitePassword });
+export function renderReportMirrorConf(m: ReportMirrorModel, sitePassword: string, t: Templates = KIT_TEMPLATES): string {
+  return t.render("sync/report_mirror.conf.hbs", { header: HEADER, ...m, sitePassword });
 }

@@ -1,9 +1,10 @@
 // rsync daemon configuration: the public instance and the private tier instance.
 import type { AccountsConfig, NodeConfig } from "../config";
 import { HEADER, mountUnitName, renderServiceUnit } from "./systemd";
-import { renderTemplate } from "./templates";
+import { KIT_TEMPLATES, type Templates } from "./templates";
+import { rsyncdConfigPath, rsyncdUnit, RSYNCD_PRIVATE_SECRETS, type RsyncInstance } from "../../plan/paths";
 
-export type RsyncInstance = "public" | "private";
+export type { RsyncInstance };
 
 export interface RsyncdModel {
   instance: RsyncInstance;
@@ -23,12 +24,10 @@ export interface RsyncdModel {
   mountUnits: string[];
 }
 
-export function rsyncUnitName(instance: RsyncInstance): string {
-  return `mirrorkit-rsyncd-${instance}.service`;
-}
+export const rsyncUnitName = rsyncdUnit;
 
 /** The models of the daemons a node runs: public when it has public modules, private when configured. */
-export function rsyncdModels(node: NodeConfig, configDir: string): RsyncdModel[] {
+export function rsyncdModels(node: NodeConfig): RsyncdModel[] {
   const models: RsyncdModel[] = [];
   const abs = (p: string) => `${node.mirrorRoot}/${p}`.replace(/\/+$/, "");
   const accounts: AccountsConfig = node.accounts;
@@ -37,7 +36,7 @@ export function rsyncdModels(node: NodeConfig, configDir: string): RsyncdModel[]
     models.push({
       instance: "public",
       unitName: rsyncUnitName("public"),
-      configPath: `${configDir}/rsyncd-public.conf`,
+      configPath: rsyncdConfigPath("public"),
       secretsPath: "",
       port: node.rsync.port,
       user: accounts.rsync.user,
@@ -55,8 +54,8 @@ export function rsyncdModels(node: NodeConfig, configDir: string): RsyncdModel[]
     models.push({
       instance: "private",
       unitName: rsyncUnitName("private"),
-      configPath: `${configDir}/rsyncd-private.conf`,
-      secretsPath: `${configDir}/rsyncd-private.secrets`,
+      configPath: rsyncdConfigPath("private"),
+      secretsPath: RSYNCD_PRIVATE_SECRETS,
       port: priv.port,
       user: accounts.tier.user,
       group: accounts.mirror.group,
@@ -71,9 +70,9 @@ export function rsyncdModels(node: NodeConfig, configDir: string): RsyncdModel[]
   return models;
 }
 
-export function renderRsyncdConf(m: RsyncdModel): string {
+export function renderRsyncdConf(m: RsyncdModel, t: Templates = KIT_TEMPLATES): string {
   const isPrivate = m.instance === "private";
-  return renderTemplate("rsync/rsyncd.conf.hbs", {
+  return t.render("rsync/rsyncd.conf.hbs", {
     header: HEADER,
     instance: m.instance,
     unitName: m.unitName,
@@ -96,7 +95,7 @@ export function renderRsyncdSecrets(users: { name: string; password: string }[])
   return users.map((u) => `${u.name}:${u.password}\n`).join("");
 }
 
-export function renderRsyncdUnit(m: RsyncdModel): string {
+export function renderRsyncdUnit(m: RsyncdModel, t: Templates = KIT_TEMPLATES): string {
   const dir = m.unitName.replace(/\.service$/, "");
   return renderServiceUnit({
     description: `mirrorkit rsync daemon (${m.instance}) on port ${m.port}`,
@@ -114,7 +113,7 @@ export function renderRsyncdUnit(m: RsyncdModel): string {
     ],
     sandboxExceptions: ["SystemCallFilter=@setuid chroot"],
     wantedBy: ["multi-user.target", ...m.mountUnits].join(" "),
-  });
+  }, t);
 }
 
 /**

@@ -2,11 +2,12 @@
 import type { NodeConfig, SyncModuleConfig } from "../config";
 import { sq } from "../shell";
 import { renderServiceUnit, renderTimerUnit } from "./systemd";
-import { renderTemplate } from "./templates";
+import { KIT_TEMPLATES, type Templates } from "./templates";
+import { TIER_SYNC_DEFAULTS } from "../config";
 import { HEADER } from "./systemd";
 import { KIT_VERSION } from "../version";
 import { PUSH_KEY_PATH, pushModel } from "./push";
-import { STATUS_DIR, STATUS_URL_PATH } from "./status";
+import { METRICS_DIR, STATUS_DIR, STATUS_URL_PATH, syncPaths } from "../../plan/paths";
 
 /** The flags the mirror guides require (Fedora, Parabola, openSUSE). */
 export const RSYNC_SYNC_FLAGS = [
@@ -53,12 +54,7 @@ export function metadataStageFlags(job: SyncModuleConfig): string[] {
   return [...syncFlags({ ...job, noDelete: true }).filter((f) => !f.startsWith("--max-delete")), `--exclude=${sq("repomd.xml*")}`];
 }
 
-/** Where a job's Prometheus textfile metrics go (point node_exporter's textfile collector here). */
-export const METRICS_DIR = "/var/lib/mirrorkit-sync/metrics";
-
-/** Tier defaults: tier 1 several times an hour, tier 2 hourly (Parabola, Fedora guides). */
-export const DEFAULT_SCHEDULE: Record<1 | 2, string> = { 1: "*:0/15", 2: "*:05" };
-const RANDOM_DELAY: Record<1 | 2, number> = { 1: 60, 2: 300 };
+export { METRICS_DIR };
 
 /** rsync's own temp dirs are never copied from upstream. */
 export const ALWAYS_EXCLUDED = [
@@ -94,22 +90,22 @@ export interface SyncModel {
 }
 
 export function syncModel(node: NodeConfig, job: SyncModuleConfig): SyncModel {
-  const unit = `mirrorkit-sync-${job.name}`;
+  const paths = syncPaths(job.name);
   return {
     job,
     tier: node.tier,
     dest: `${node.mirrorRoot}/${job.path}`.replace(/\/+$/, ""),
     user: node.accounts.mirror.user,
     group: node.accounts.mirror.group,
-    unitName: `${unit}.service`,
-    timerName: `${unit}.timer`,
-    scriptPath: `/usr/local/lib/mirrorkit/sync-${job.name}.sh`,
-    excludePath: `/etc/mirrorkit/sync/${job.name}.exclude`,
-    passwordPath: `/etc/mirrorkit/sync/${job.name}.password`,
-    stateDir: `/var/lib/mirrorkit-sync/${job.name}`,
-    metricsFile: `${METRICS_DIR}/${job.name}.prom`,
+    unitName: paths.unitName,
+    timerName: paths.timerName,
+    scriptPath: paths.scriptPath,
+    excludePath: paths.excludePath,
+    passwordPath: paths.passwordPath,
+    stateDir: paths.stateDir,
+    metricsFile: paths.metricsFile,
     mountPoint: volumeOf(node, `${node.mirrorRoot}/${job.path}`),
-    schedule: job.schedule ?? DEFAULT_SCHEDULE[node.tier],
+    schedule: job.schedule ?? TIER_SYNC_DEFAULTS[node.tier].schedule,
     statusDir: STATUS_DIR,
     pushTargets: node.push.downstreams,
     pushTriggerFile: pushModel(node)?.triggerFile ?? "",
@@ -130,9 +126,9 @@ export function upstreamUrl(job: SyncModuleConfig): string {
   return job.user ? url.replace(/^rsync:\/\//, `rsync://${job.user}@`) : url;
 }
 
-export function renderSyncScript(m: SyncModel): string {
+export function renderSyncScript(m: SyncModel, t: Templates = KIT_TEMPLATES): string {
   const auth = m.job.password !== undefined ? `--password-file=${m.passwordPath}` : "";
-  return renderTemplate("sync/mirror-sync.sh.hbs", {
+  return t.render("sync/mirror-sync.sh.hbs", {
     header: HEADER,
     name: m.job.name,
     upstreamDisplay: upstreamUrl(m.job),
@@ -198,7 +194,7 @@ export function renderSyncExcludes(m: SyncModel): string {
   return [...ALWAYS_EXCLUDED, ...m.job.excludes].map((e) => `${e}\n`).join("");
 }
 
-export function renderSyncService(m: SyncModel): string {
+export function renderSyncService(m: SyncModel, t: Templates = KIT_TEMPLATES): string {
   return renderServiceUnit({
     description: `mirrorkit sync of ${m.job.name} from ${upstreamUrl(m.job)}`,
     unit: ["After=network-online.target", "Wants=network-online.target", `RequiresMountsFor=${m.dest}`],
@@ -223,17 +219,17 @@ export function renderSyncService(m: SyncModel): string {
       "PrivateUsers=yes",
       "RestrictAddressFamilies=AF_INET AF_INET6 AF_UNIX",
     ],
-  });
+  }, t);
 }
 
-export function renderSyncTimer(m: SyncModel): string {
+export function renderSyncTimer(m: SyncModel, t: Templates = KIT_TEMPLATES): string {
   return renderTimerUnit({
     description: `mirrorkit sync of ${m.job.name}: schedule`,
     timer: [
       `OnCalendar=${m.schedule}`,
-      `RandomizedDelaySec=${m.job.randomizedDelaySeconds ?? RANDOM_DELAY[m.tier]}`,
+      `RandomizedDelaySec=${m.job.randomizedDelaySeconds ?? TIER_SYNC_DEFAULTS[m.tier].randomizedDelaySeconds}`,
       "Persistent=true",
       `Unit=${m.unitName}`,
     ],
-  });
+  }, t);
 }

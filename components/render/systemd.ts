@@ -1,5 +1,8 @@
 // systemd unit rendering, with the sandbox every kit unit carries.
-import { renderTemplate } from "./templates";
+import { KIT_TEMPLATES, type Templates } from "./templates";
+import { escapePath, mountUnitName } from "../../plan/paths";
+
+export { escapePath, mountUnitName };
 
 export const HEADER = "Rendered by mirrorkit. Changes made on the host are overwritten by the next `pulumi up`.";
 
@@ -48,8 +51,8 @@ export interface ServiceUnitModel {
   wantedBy?: string;
 }
 
-export function renderServiceUnit(model: ServiceUnitModel): string {
-  return renderTemplate("systemd/service.hbs", {
+export function renderServiceUnit(model: ServiceUnitModel, t: Templates = KIT_TEMPLATES): string {
+  return t.render("systemd/service.hbs", {
     header: HEADER,
     description: model.description,
     unit: model.unit,
@@ -64,22 +67,8 @@ export interface TimerUnitModel {
   timer: string[];
 }
 
-export function renderTimerUnit(model: TimerUnitModel): string {
-  return renderTemplate("systemd/timer.hbs", { header: HEADER, description: model.description, timer: model.timer });
-}
-
-/** systemd's path escaping (systemd-escape --path), for mount unit names. */
-export function escapePath(p: string): string {
-  const trimmed = p.replace(/^\/+|\/+$/g, "");
-  if (trimmed === "") return "-";
-  return trimmed
-    .split("/")
-    .map((part) =>
-      [...part]
-        .map((ch, i) => (/[A-Za-z0-9:_]/.test(ch) || (ch === "." && i > 0) ? ch : `\\x${ch.charCodeAt(0).toString(16).padStart(2, "0")}`))
-        .join(""),
-    )
-    .join("-");
+export function renderTimerUnit(model: TimerUnitModel, t: Templates = KIT_TEMPLATES): string {
+  return t.render("systemd/timer.hbs", { header: HEADER, description: model.description, timer: model.timer });
 }
 
 export interface MountUnitModel {
@@ -88,12 +77,8 @@ export interface MountUnitModel {
   fsType: string;
 }
 
-export function mountUnitName(mountPoint: string): string {
-  return `${escapePath(mountPoint)}.mount`;
-}
-
-export function renderMountUnit(m: MountUnitModel): string {
-  return renderTemplate("systemd/mount.hbs", {
+export function renderMountUnit(m: MountUnitModel, t: Templates = KIT_TEMPLATES): string {
+  return t.render("systemd/mount.hbs", {
     header: HEADER,
     description: `mirrorkit data volume ${m.device} at ${m.mountPoint}`,
     what: m.device,
@@ -110,6 +95,6 @@ export interface PathUnitModel {
   path: string[];
 }
 
-export function renderPathUnit(model: PathUnitModel): string {
-  return renderTemplate("systemd/path.hbs", { header: HEADER, description: model.description, path: model.path });
+export function renderPathUnit(model: PathUnitModel, t: Templates = KIT_TEMPLATES): string {
+  return t.render("systemd/path.hbs", { header: HEADER, description: model.description, path: model.path });
 }

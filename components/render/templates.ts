@@ -7,34 +7,41 @@ import Handlebars from "handlebars";
 
 export const TEMPLATE_DIR = path.resolve(__dirname, "..", "..", "templates");
 
-const engine = Handlebars.create();
-const compiled = new Map<string, Handlebars.TemplateDelegate>();
-let overrideDir: string | undefined;
-
 /**
- * An operator's template overrides: a file at <dir>/<name> replaces
- * templates/<name>. Whatever it renders still passes the host-side
- * validation and the policy pack, which read the rendered files.
+ * A set of templates: the kit's, or the kit's with an operator's overrides
+ * (a file at <overrideDir>/<name> replaces templates/<name>). Whatever an
+ * override renders still passes the host-side validation and the policy
+ * pack, which read the rendered files. Passed to every renderer, never global.
  */
-export function useTemplateOverrides(dir: string | undefined): void {
-  overrideDir = dir;
-  compiled.clear();
+export class Templates {
+  private readonly engine = Handlebars.create();
+  private readonly compiled = new Map<string, Handlebars.TemplateDelegate>();
+
+  constructor(readonly overrideDir?: string) {}
+
+  private templatePath(name: string): string {
+    if (this.overrideDir !== undefined) {
+      const candidate = path.join(this.overrideDir, name);
+      if (fs.existsSync(candidate)) return candidate;
+    }
+    return path.join(TEMPLATE_DIR, name);
+  }
+
+  /** Renders the template `name` with the given model. Pure: same model, same text. */
+  render(name: string, model: object): string {
+    let template = this.compiled.get(name);
+    if (!template) {
+      template = this.engine.compile(fs.readFileSync(this.templatePath(name), "utf8"), { strict: true, noEscape: true });
+      this.compiled.set(name, template);
+    }
+    return template(model);
+  }
 }
 
-function templatePath(name: string): string {
-  if (overrideDir !== undefined) {
-    const candidate = path.join(overrideDir, name);
-    if (fs.existsSync(candidate)) return candidate;
-  }
-  return path.join(TEMPLATE_DIR, name);
-}
+/** The kit's own templates. */
+export const KIT_TEMPLATES = new Templates();
 
-/** Renders the template `name` with the given model. Pure: same model, same text. */
-export function renderTemplate(name: string, model: object): string {
-  let template = compiled.get(name);
-  if (!template) {
-    template = engine.compile(fs.readFileSync(templatePath(name), "utf8"), { strict: true, noEscape: true });
-    compiled.set(name, template);
-  }
-  return template(model);
+/** The templates of a node whose `templateDir` (project-relative) is given, or the kit's. */
+export function templatesFor(templateDir: string | undefined, projectDir = process.cwd()): Templates {
+  return templateDir === undefined ? KIT_TEMPLATES : new Templates(path.resolve(projectDir, templateDir));
 }

@@ -3,13 +3,14 @@
 import type { WebConfig } from "../config";
 import { renderApacheConf, renderApacheUnit } from "./apache";
 import { njsCheckCommand, renderNginxConf, renderNginxListingFilter, renderNginxUnit, type WebModel } from "./nginx";
+import { KIT_TEMPLATES, type Templates } from "./templates";
 
-export function renderWebConf(m: WebModel, serverName: string): string {
-  return m.web.server === "nginx" ? renderNginxConf(m) : renderApacheConf(m, serverName);
+export function renderWebConf(m: WebModel, serverName: string, t: Templates = KIT_TEMPLATES): string {
+  return m.web.server === "nginx" ? renderNginxConf(m, t) : renderApacheConf(m, serverName, t);
 }
 
-export function renderWebServerUnit(m: WebModel): string {
-  return m.web.server === "nginx" ? renderNginxUnit(m) : renderApacheUnit(m);
+export function renderWebServerUnit(m: WebModel, t: Templates = KIT_TEMPLATES): string {
+  return m.web.server === "nginx" ? renderNginxUnit(m, t) : renderApacheUnit(m, t);
 }
 
 /** The server's own config check, run on the staged file ("$STAGED"). */
@@ -27,8 +28,8 @@ export interface WebSupportFile {
   validate: string;
 }
 
-export function webSupportFiles(m: WebModel): WebSupportFile[] {
+export function webSupportFiles(m: WebModel, t: Templates = KIT_TEMPLATES): WebSupportFile[] {
   return m.web.server === "nginx"
-    ? [{ key: "listing-filter", path: m.listingFilterPath, content: renderNginxListingFilter(m), validate: njsCheckCommand() }]
+    ? [{ key: "listing-filter", path: m.listingFilterPath, content: renderNginxListingFilter(m, t), validate: njsCheckCommand() }]
     : [];
 }

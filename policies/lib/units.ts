@@ -1,4 +1,6 @@
 // Reads [Service] identity lines from a rendered systemd unit.
+import { WEB_UNIT } from "../../plan/paths";
+
 export interface UnitIdentity {
   user?: string;
   group?: string;
@@ -21,5 +23,5 @@ export function unitIdentity(text: string): UnitIdentity {
 
 /** Is this the unit of the web server (nginx or Apache) the kit installs? */
 export function isWebUnit(base: string, content: string): boolean {
-  return base === "mirrorkit-web.service" || (/\.service$/.test(base) && /^ExecStart=\S*(nginx|apache2|httpd)\b/m.test(content));
+  return base === WEB_UNIT || (/\.service$/.test(base) && /^ExecStart=\S*(nginx|apache2|httpd)\b/m.test(content));
 }

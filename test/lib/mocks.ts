@@ -14,7 +14,9 @@ pulumi.runtime.setMocks(
   {
     newResource(args: pulumi.runtime.MockResourceArgs) {
       registered.push({ type: args.type, name: args.name, inputs: args.inputs as Record<string, unknown> });
-      return { id: `${args.name}-id`, state: args.inputs };
+      // A command ran and printed nothing (outputs such as PushKey's read stdout).
+      const outputs = args.type === "command:remote:Command" ? { stdout: "", stderr: "" } : {};
+      return { id: `${args.name}-id`, state: { ...args.inputs, ...outputs } };
     },
     call(args: pulumi.runtime.MockCallArgs) {
       return args.inputs;
@@ -28,4 +30,14 @@ pulumi.runtime.setMocks(
 /** Waits until the registrations queued so far have reached the mocks. */
 export async function settle(): Promise<void> {
   await new Promise((r) => setTimeout(r, 50));
+}
+
+/** The engine's marker on a value that is secret as a whole (a property holding a secret anywhere). */
+const SECRET_SIG = "4dabf18193072939515e22adb298388d";
+const SECRET_VALUE = "1b47061264138c4ac30d75fd1eb44270";
+
+/** A registered input, with the engine's secret wrapper taken off. */
+export function unsecret<T>(v: unknown): T {
+  const o = v as Record<string, unknown> | undefined;
+  return (o && o[SECRET_SIG] === SECRET_VALUE ? o.value : o) as T;
 }

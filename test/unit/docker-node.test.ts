@@ -5,7 +5,7 @@
 import "../lib/mocks";
 import { before, describe, it } from "node:test";
 import assert from "node:assert/strict";
-import { registered, settle } from "../lib/mocks";
+import { registered, settle, unsecret } from "../lib/mocks";
 import { DockerNode, DOCKER_CONTEXT } from "../../components/docker-node";
 import { renderApacheConf } from "../../components/render/apache";
 import { renderNginxConf, webModel } from "../../components/render/nginx";
@@ -15,11 +15,6 @@ import { nodeConfig, minimalRawConfig } from "../lib/fixtures";
 
 type Inputs = Record<string, any>;
 const resolve = async (v: unknown): Promise<unknown> => (v instanceof Promise ? resolve(await v) : v);
-/** A property holding a secret anywhere is secret as a whole: unwrap the engine's marker. */
-const unsecret = (v: unknown): Inputs[] => {
-  const o = v as Inputs;
-  return (o && o["4dabf18193072939515e22adb298388d"] === "1b47061264138c4ac30d75fd1eb44270" ? o.value : o) as Inputs[];
-};
 
 describe("DockerNode (mocks)", () => {
   const node = nodeConfig({
@@ -63,12 +58,12 @@ describe("DockerNode (mocks)", () => {
     assert.equal(web.user, "mirror-http:mirror-http");
     assert.equal((web.uploads as Inputs[])[0].content, renderApacheConf(webModel(node), node.host.address));
     assert.deepEqual((web.capabilities as Inputs).adds, ["NET_BIND_SERVICE"]);
-    for (const m of rsyncdModels(node, "/etc/mirrorkit")) {
+    for (const m of rsyncdModels(node)) {
       const c = byName(`dock-rsyncd-${m.instance}`);
-      assert.equal(unsecret(c.uploads)[0].content, renderRsyncdConf(m));
+      assert.equal(unsecret<Inputs[]>(c.uploads)[0].content, renderRsyncdConf(m));
       assert.deepEqual(c.ports, [{ internal: m.port, external: m.port }]);
     }
-    const secrets = unsecret(byName("dock-rsyncd-private").uploads)[1];
+    const secrets = unsecret<Inputs[]>(byName("dock-rsyncd-private").uploads)[1];
     assert.equal(secrets.file, "/etc/mirrorkit/rsyncd-private.secrets");
     assert.equal(await resolve(secrets.content), "t2:tier-secret-1\n");
     assert.equal(secrets.permissions, "0600");

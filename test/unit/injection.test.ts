@@ -158,7 +158,7 @@ describe("no injection through stack config values (property-based)", () => {
           if (field === "path") r.rsync.modules[0].path = `pub/${value}`;
         });
         if (!t.note(node)) return;
-        const [pub] = rsyncdModels(node, "/etc/mirrorkit");
+        const [pub] = rsyncdModels(node);
         const conf = path.join(tmpDir("inject-rsyncd"), "rsyncd.conf");
         fs.writeFileSync(conf, renderRsyncdConf(pub));
         const r = sh("sh", ["-c", rsyncdCheckCommand(`'${conf}'`)]);

@@ -69,7 +69,7 @@ function writeUnit(dir: string, name: string, text: string): string {
 
 describe("node rendering", () => {
   it("the rsyncd check tries another port when its first is taken (a busy port is not a bad config); a bad config still fails", () => {
-    const [model] = rsyncdModels(nodeConfig({ rsync: { modules: [{ name: "pub", path: "pub" }] } }), "/etc/mirrorkit");
+    const [model] = rsyncdModels(nodeConfig({ rsync: { modules: [{ name: "pub", path: "pub" }] } }));
     const dir = tmpDir("rsyncd-busy");
     const good = writeUnit(dir, "good.conf", renderRsyncdConf(model));
     const bad = writeUnit(dir, "bad.conf", `${renderRsyncdConf(model)}\n[broken\n`);
@@ -87,7 +87,7 @@ describe("node rendering", () => {
     const node = nodeConfig(overrides);
 
     it(`rsyncd configs are accepted by rsync's own daemon: ${title}`, () => {
-      for (const model of rsyncdModels(node, "/etc/mirrorkit")) {
+      for (const model of rsyncdModels(node)) {
         const conf = writeUnit(tmpDir("rsyncd"), "rsyncd.conf", renderRsyncdConf(model));
         const check = sh("sh", ["-c", rsyncdCheckCommand(`'${conf}'`)]);
         assert.equal(check.code, 0, `${model.instance}: ${check.out}`);
@@ -95,7 +95,7 @@ describe("node rendering", () => {
     });
 
     it(`rsyncd units verify and score <= 2.5: ${title}`, () => {
-      for (const model of rsyncdModels(node, "/etc/mirrorkit")) {
+      for (const model of rsyncdModels(node)) {
         const unit = writeUnit(tmpDir("unit"), model.unitName, renderRsyncdUnit(model));
         const r = sh("systemd-analyze", ["verify", unit]);
         assert.equal(r.code, 0, r.out);
@@ -134,7 +134,7 @@ describe("node rendering", () => {
   }
 
   it("public daemon: read only, nobody/nogroup, unreadable entries hidden, listed", () => {
-    const [pub] = rsyncdModels(nodeConfig(matrix[0][1]), "/etc/mirrorkit");
+    const [pub] = rsyncdModels(nodeConfig(matrix[0][1]));
     const text = renderRsyncdConf(pub);
     for (const line of ["uid = nobody", "gid = nogroup", "read only = yes", "ignore nonreadable = yes", "list = yes", "max connections = 50", "exclude = .~tmp~/"]) {
       assert.match(text, new RegExp(`^${line.replace(/[.*+?^${}()|[\]\\]/g, "\\$&")}$`, "m"), line);
@@ -144,7 +144,7 @@ describe("node rendering", () => {
 
   it("private daemon: own port, hosts allow, auth users, secrets, not listed, mirror group", () => {
     const node = nodeConfig(matrix[1][1]);
-    const priv = rsyncdModels(node, "/etc/mirrorkit").find((m) => m.instance === "private");
+    const priv = rsyncdModels(node).find((m) => m.instance === "private");
     assert.ok(priv);
     const text = renderRsyncdConf(priv);
     assert.match(text, /^port = 8874$/m);
@@ -194,7 +194,7 @@ describe("node rendering", () => {
   it("servers come back when a data volume is mounted again (wanted by its mount unit)", () => {
     const node = nodeConfig({ volumes: [{ name: "d", device: "/dev/vdb", mountPoint: "/srv/mirror" }], rsync: { modules: [{ name: "f", path: "f" }] } });
     assert.match(renderNginxUnit(webModel(node)), /^WantedBy=multi-user\.target srv-mirror\.mount$/m);
-    assert.match(renderRsyncdUnit(rsyncdModels(node, "/etc/mirrorkit")[0]), /^WantedBy=multi-user\.target srv-mirror\.mount$/m);
+    assert.match(renderRsyncdUnit(rsyncdModels(node)[0]), /^WantedBy=multi-user\.target srv-mirror\.mount$/m);
     assert.match(renderNginxUnit(webModel(nodeConfig({}))), /^WantedBy=multi-user\.target$/m);
   });
 

@@ -28,7 +28,6 @@ import * as path from "node:path";
 import { parseNodeConfig, type NodeConfig } from "../../components/config";
 import { DockerNode } from "../../components/docker-node";
 import { MirrorNode } from "../../components/mirror-node";
-import { useTemplateOverrides } from "../../components/render/templates";
 import { PROJECT_DIR } from "../../scripts/lib/pulumi";
 import { rawNodeConfig } from "../../scripts/lib/stack-file";
 import { minimalRawConfig } from "../lib/fixtures";
@@ -118,7 +117,6 @@ describe("resource snapshots (names, parents and inputs of every resource)", () 
   for (const [name, load] of nodes) {
     it(`${name}: the node registers exactly the resources of its snapshot`, async () => {
       const node = load();
-      useTemplateOverrides(node.templateDir === undefined ? undefined : path.join(PROJECT_DIR, node.templateDir));
       const actual = await snapshotOf(node);
       assert.ok(actual.length > 5, `the node registered ${actual.length} resources`);
       const file = path.join(SNAPSHOT_DIR, `${name}.json`);

@@ -1,0 +1,98 @@
+// Every host path and unit name a node has, in one place. No imports: the
+// policy pack and the Docker runtime read it too.
+
+/** The kit's config files. */
+export const KIT_CONFIG_DIR = "/etc/mirrorkit";
+/** The kit's own records on a host (staged copies, unit hashes). */
+export const KIT_STATE_DIR = "/var/lib/mirrorkit";
+/** Where files are staged before their check and the swap. */
+export const KIT_INCOMING_DIR = `${KIT_STATE_DIR}/incoming`;
+/** What the host applied last, per unit: "<unit hash> <config hashes>". */
+export const UNIT_HASH_DIR = `${KIT_STATE_DIR}/units`;
+/** The kit's scripts (sync jobs, push trigger). */
+export const KIT_LIB_DIR = "/usr/local/lib/mirrorkit";
+export const SYSTEMD_DIR = "/etc/systemd/system";
+
+/** The sync jobs' state, status page and metrics. */
+export const SYNC_STATE_DIR = "/var/lib/mirrorkit-sync";
+/** The node's status page directory (shared by all jobs, published by the web server). */
+export const STATUS_DIR = `${SYNC_STATE_DIR}/status`;
+/** Where the status page is served. */
+export const STATUS_URL_PATH = "/mirror-status/";
+/** Prometheus textfile metrics (point node_exporter's textfile collector here). */
+export const METRICS_DIR = `${SYNC_STATE_DIR}/metrics`;
+
+/** The kit's web server unit, whichever server runs in it. */
+export const WEB_UNIT = "mirrorkit-web.service";
+export const WEB_CONFIG = { nginx: `${KIT_CONFIG_DIR}/nginx/nginx.conf`, apache: `${KIT_CONFIG_DIR}/apache/httpd.conf` } as const;
+/** The njs filter that hides unreadable (staged) entries from nginx's listings. */
+export const NGINX_LISTING_FILTER = `${KIT_CONFIG_DIR}/nginx/listing-filter.js`;
+
+export type RsyncInstance = "public" | "private";
+export function rsyncdUnit(instance: RsyncInstance): string {
+  return `mirrorkit-rsyncd-${instance}.service`;
+}
+export function rsyncdConfigPath(instance: RsyncInstance): string {
+  return `${KIT_CONFIG_DIR}/rsyncd-${instance}.conf`;
+}
+/** The private (tier) daemon's auth users and passwords. */
+export const RSYNCD_PRIVATE_SECRETS = `${KIT_CONFIG_DIR}/rsyncd-private.secrets`;
+
+/** A sync job's files and units. */
+export function syncPaths(job: string) {
+  const unit = `mirrorkit-sync-${job}`;
+  return {
+    unitName: `${unit}.service`,
+    timerName: `${unit}.timer`,
+    /** The push trigger's path unit for this job. */
+    pathUnitName: `${unit}.path`,
+    scriptPath: `${KIT_LIB_DIR}/sync-${job}.sh`,
+    excludePath: `${KIT_CONFIG_DIR}/sync/${job}.exclude`,
+    passwordPath: `${KIT_CONFIG_DIR}/sync/${job}.password`,
+    stateDir: `${SYNC_STATE_DIR}/${job}`,
+    metricsFile: `${METRICS_DIR}/${job}.prom`,
+  };
+}
+
+export function bitflipUnits(name: string) {
+  return { unitName: `mirrorkit-bitflip-${name}.service`, timerName: `mirrorkit-bitflip-${name}.timer` };
+}
+
+/** The trigger directory an upstream's push rewrites. */
+export const PUSH_TRIGGER_DIR = "/var/lib/mirrorkit-push";
+export const PUSH_TRIGGER_FILE = `${PUSH_TRIGGER_DIR}/trigger`;
+/** The push account's forced command. */
+export const PUSH_TRIGGER_SCRIPT = `${KIT_LIB_DIR}/push-trigger`;
+export const PUSH_AUTHORIZED_KEYS = `${KIT_CONFIG_DIR}/push/authorized_keys`;
+/** The push key a node with downstreams signs in with (owned by the mirror account). */
+export const PUSH_KEY_PATH = `${KIT_CONFIG_DIR}/push/id_ed25519`;
+export const SSHD_PUSH_DROP_IN = "/etc/ssh/sshd_config.d/mirrorkit-push.conf";
+/** What sshd last reloaded with, for the drop-in. */
+export const SSHD_RELOADED_HASH = `${UNIT_HASH_DIR}/ssh-push-drop-in.hash`;
+
+/** Fedora MirrorManager's client config (report_mirror's default path). */
+export const REPORT_MIRROR_CONF = "/etc/mirrormanager-client/report_mirror.conf";
+
+/** A unit file's path. */
+export function unitFilePath(unit: string): string {
+  return `${SYSTEMD_DIR}/${unit}`;
+}
+
+/** systemd's path escaping (systemd-escape --path), for mount unit names. */
+export function escapePath(p: string): string {
+  const trimmed = p.replace(/^\/+|\/+$/g, "");
+  if (trimmed === "") return "-";
+  return trimmed
+    .split("/")
+    .map((part) =>
+      [...part]
+        .map((ch, i) => (/[A-Za-z0-9:_]/.test(ch) || (ch === "." && i > 0) ? ch : `\\x${ch.charCodeAt(0).toString(16).padStart(2, "0")}`))
+        .join(""),
+    )
+    .join("-");
+}
+
+/** A data volume's mount unit. */
+export function mountUnitName(mountPoint: string): string {
+  return `${escapePath(mountPoint)}.mount`;
+}
