@@ -42,4 +42,3 @@ export function connectionFor(host: HostConfig, projectDir = process.cwd()): pul
   });
 }
 
-export { KIT_CONFIG_DIR, KIT_INCOMING_DIR, KIT_STATE_DIR } from "../plan/paths";

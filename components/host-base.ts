@@ -3,7 +3,8 @@
 // are left as they are; apt runs only for missing ones.
 import * as pulumi from "@pulumi/pulumi";
 import * as command from "@pulumi/command";
-import { KIT_CONFIG_DIR, KIT_INCOMING_DIR, KIT_STATE_DIR } from "./connection";
+import { KIT_CONFIG_DIR, KIT_INCOMING_DIR, KIT_STATE_DIR } from "../plan/paths";
+import { KIT_DIRECTORIES } from "../plan/node";
 import type { Connection } from "./connection";
 import { script } from "./shell";
 
@@ -25,8 +26,10 @@ export class HostBase extends pulumi.ComponentResource {
       {
         connection: args.connection,
         create: script(
-          `install -d -m 0755 ${KIT_STATE_DIR} ${KIT_CONFIG_DIR}`,
-          `install -d -m 0700 ${KIT_INCOMING_DIR}`,
+          // The plan's kit directories, one install per mode (all root's).
+          ...[...new Set(KIT_DIRECTORIES.map((d) => d.mode))].map(
+            (mode) => `install -d -m ${mode} ${KIT_DIRECTORIES.filter((d) => d.mode === mode).map((d) => d.path).join(" ")}`,
+          ),
           `missing=""`,
           `for p in ${packages}; do`,
           `  dpkg-query -W -f='\${Status}' "$p" 2>/dev/null | grep -q "install ok installed" || missing="$missing $p"`,

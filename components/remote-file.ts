@@ -6,7 +6,7 @@
 // removes the file.
 import * as pulumi from "@pulumi/pulumi";
 import * as command from "@pulumi/command";
-import { KIT_INCOMING_DIR } from "./connection";
+import { KIT_INCOMING_DIR } from "../plan/paths";
 import type { Connection } from "./connection";
 import { digest, script, sq } from "./shell";
 import type { PlannedFile } from "../plan/files";

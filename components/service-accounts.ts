@@ -6,7 +6,7 @@
 import * as pulumi from "@pulumi/pulumi";
 import * as command from "@pulumi/command";
 import type { AccountsConfig } from "./config";
-import { KIT_STATE_DIR } from "./connection";
+import { KIT_STATE_DIR } from "../plan/paths";
 import type { Connection } from "./connection";
 import { script, sq } from "./shell";
 

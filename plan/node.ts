@@ -17,6 +17,7 @@ import { planRsyncDaemon, type RsyncdPlan } from "./rsyncd";
 import { planSyncJob, type SyncPlan } from "./sync";
 import { planVolume, type VolumePlan } from "./volume";
 import { planWebServer, type WebPlan } from "./web";
+import { KIT_CONFIG_DIR, KIT_INCOMING_DIR, KIT_STATE_DIR } from "./paths";
 
 /** Debian packages each web server choice needs. */
 export const WEB_PACKAGES: Record<NodeConfig["web"]["server"], string[]> = {
@@ -34,6 +35,13 @@ export function nodePackages(node: NodeConfig): string[] {
   if (node.sync.some((job) => job.stages === "rpm")) for (const p of RPM_METADATA_TOOLS) packages.add(p);
   return [...packages];
 }
+
+/** The kit's own directories on every host: its records, its config, its staging area (root's alone). */
+export const KIT_DIRECTORIES: PlannedDirectory[] = [
+  { path: KIT_STATE_DIR, owner: "root", group: "root", mode: "0755" },
+  { path: KIT_CONFIG_DIR, owner: "root", group: "root", mode: "0755" },
+  { path: KIT_INCOMING_DIR, owner: "root", group: "root", mode: "0700" },
+];
 
 export interface NodePlan {
   packages: string[];
@@ -100,7 +108,13 @@ export function planNode(node: NodeConfig, t: Templates): NodePlan {
     ...plan.sync.flatMap((s) => [s.script, s.excludes, ...(s.password ? [s.password] : [])]),
     ...units.map(unitFile),
   ];
-  const directories = [plan.tree, ...plan.sync.map((s) => s.dest), ...(plan.push ? [plan.push.triggerDir] : [])];
+  const directories = [
+    // The kit's own, made with the packages (HostBase).
+    ...KIT_DIRECTORIES,
+    plan.tree,
+    ...plan.sync.map((s) => s.dest),
+    ...(plan.push ? [plan.push.triggerDir] : []),
+  ];
   return { ...plan, files, units, directories };
 }
 
