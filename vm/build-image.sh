@@ -18,6 +18,11 @@ node_pkgs="nginx-light libnginx-mod-http-js apache2 libapache2-mod-qos rsync xfs
 key=$(cat "$0" "$here"/guest/* | sha256sum | cut -c1-12)
 out="$MIRRORKIT_CACHE/vm/debian-$VM_SUITE-$key"
 if [ -f "$out/rootfs.img" ]; then echo "$out"; exit 0; fi
+# VMs booted side by side ask at once: one builds, the others wait for it.
+mkdir -p "$MIRRORKIT_CACHE/vm"
+exec 9>"$MIRRORKIT_CACHE/vm/build.lock"
+flock 9
+if [ -f "$out/rootfs.img" ]; then echo "$out"; exit 0; fi
 
 mirror=$(grep -rhoE "https?://deb\.debian\.org/debian/?" /etc/apt/sources.list /etc/apt/sources.list.d/ 2>/dev/null | head -n1 || true)
 mirror=${MIRRORKIT_DEBIAN_MIRROR:-${mirror:-http://deb.debian.org/debian}}
