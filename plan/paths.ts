@@ -73,6 +73,9 @@ export const SSHD_RELOADED_HASH = `${UNIT_HASH_DIR}/ssh-push-drop-in.hash`;
 /** Fedora MirrorManager's client config (report_mirror's default path). */
 export const REPORT_MIRROR_CONF = "/etc/mirrormanager-client/report_mirror.conf";
 
+/** Shell patterns matching every unit name the kit gives (mount units aside: named by their mount point). */
+export const KIT_UNIT_PATTERNS = [WEB_UNIT, "mirrorkit-rsyncd-*", "mirrorkit-sync-*", "mirrorkit-bitflip-*"];
+
 /** A unit file's path. */
 export function unitFilePath(unit: string): string {
   return `${SYSTEMD_DIR}/${unit}`;

@@ -6,7 +6,7 @@ import assert from "node:assert/strict";
 import * as fs from "node:fs";
 import * as path from "node:path";
 import { bootNode, changeSummary, vmHost, waitFor, writeStackFile, type E2eNode } from "../lib/e2e";
-import { pulumi } from "../../scripts/lib/pulumi";
+import { PROJECT_DIR, pulumi } from "../../scripts/lib/pulumi";
 import { startUpstream, type Upstream } from "../lib/upstream";
 import { keepaliveReuse, perAddressLimit, rsyncClient, rsyncListedPaths } from "../../scripts/lib/probes";
 import { sh, tmpDir } from "../lib/tools";
@@ -198,6 +198,41 @@ describe("complete node on a VM (real pulumi up)", { timeout: 40 * MINUTES }, ()
     const again = await node.up(["--expect-no-changes"]);
     assert.equal(again.code, 0, again.stdout + again.stderr);
     assert.deepEqual(changeSummary(again.stdout), {});
+  });
+
+  it("npm run drift: none after up; hand edits, a stopped daemon and a stray file are named (exit 1); put back, none again", async () => {
+    const drift = () => sh(process.execPath, ["--import", "tsx", path.join(PROJECT_DIR, "scripts", "drift.ts"), "--stack", node.stack]);
+    const clean = drift();
+    assert.equal(clean.code, 0, clean.out);
+    assert.match(clean.out, /^no drift: \d+ files and \d+ units/m);
+    const conf = "/etc/mirrorkit/nginx/nginx.conf";
+    await node.vm.ssh(
+      `cp -p ${conf} /root/drift.bak && echo '# hand edit' >> ${conf} && chmod 0666 /etc/mirrorkit/rsyncd-public.conf` +
+        " && cp -p /etc/mirrorkit/rsyncd-private.secrets /root/secrets.bak && echo 'tier2:wrong' > /etc/mirrorkit/rsyncd-private.secrets" +
+        " && systemctl stop mirrorkit-rsyncd-public.service && echo x > /etc/mirrorkit/stray.conf",
+    );
+    try {
+      const drifted = drift();
+      assert.equal(drifted.code, 1, drifted.out);
+      for (const line of [
+        `${conf}: content differs`,
+        "-# hand edit",
+        "/etc/mirrorkit/rsyncd-public.conf: mode 0666, planned 0644",
+        "/etc/mirrorkit/rsyncd-private.secrets: content differs (a secret file: not shown)",
+        "mirrorkit-rsyncd-public.service: unit is inactive, planned active",
+        "/etc/mirrorkit/stray.conf: on the host, not in the plan",
+      ]) {
+        assert.ok(drifted.out.includes(line), `${line}\n---\n${drifted.out}`);
+      }
+      assert.doesNotMatch(drifted.out, new RegExp(TIER_PASSWORD), "a secret is never printed");
+    } finally {
+      await node.vm.ssh(
+        `cp -p /root/drift.bak ${conf} && cp -p /root/secrets.bak /etc/mirrorkit/rsyncd-private.secrets && chmod 0644 /etc/mirrorkit/rsyncd-public.conf` +
+          " && rm -f /etc/mirrorkit/stray.conf && systemctl start mirrorkit-rsyncd-public.service",
+      );
+    }
+    const back = drift();
+    assert.equal(back.code, 0, back.out);
   });
 
   it("secrets stay encrypted in the state and out of the command output", async () => {
