@@ -132,6 +132,15 @@ export const WebSchema = z
     /** Concurrent connections one client address may hold on ISO images (Fedora uses 6). */
     isoConnectionsPerIp: z.number().int().min(1).max(1000).default(6),
     tls: TlsSchema.optional(),
+    /** Rotation of the server's logs (/var/log/mirrorkit-web): a busy mirror fills a root disk with them. */
+    logRotation: z
+      .object({
+        period: z.enum(["daily", "weekly"]).default("daily"),
+        /** Rotated files kept (compressed). */
+        keep: z.number().int().min(1).max(366).default(14),
+      })
+      .strict()
+      .prefault({}),
   })
   .strict();
 

@@ -8,6 +8,9 @@ import { KIT_DIRECTORIES } from "../plan/node";
 import type { Connection } from "./connection";
 import { script } from "./shell";
 
+/** Debian's time daemons; without one, the node gets systemd-timesyncd. */
+const TIME_DAEMONS = ["chrony", "ntp", "ntpsec", "openntpd", "systemd-timesyncd"];
+
 export interface HostBaseArgs {
   connection: pulumi.Input<Connection>;
   /** Debian packages the node's services need. */
@@ -34,12 +37,15 @@ export class HostBase extends pulumi.ComponentResource {
           `for p in ${packages}; do`,
           `  dpkg-query -W -f='\${Status}' "$p" 2>/dev/null | grep -q "install ok installed" || missing="$missing $p"`,
           "done",
+          // The clock (trace files, freshness, certificates): a time daemon already there is kept.
+          `dpkg-query -W -f='\${Status}\\n' ${TIME_DAEMONS.join(" ")} 2>/dev/null | grep -q "install ok installed" || missing="$missing systemd-timesyncd"`,
           `if [ -n "$missing" ]; then`,
           "  export DEBIAN_FRONTEND=noninteractive",
           // Offline first (cached packages), then with fresh package lists.
           "  apt-get install -y -q --no-install-recommends $missing >/dev/null 2>&1 ||",
           "    { apt-get update -q >/dev/null && apt-get install -y -q --no-install-recommends $missing >/dev/null; }",
           "fi",
+          `timedatectl set-ntp true 2>/dev/null || systemctl is-active --quiet ${TIME_DAEMONS.filter((d) => d !== "systemd-timesyncd").join(" ")} || { echo "no time synchronisation could be enabled" >&2; exit 1; }`,
         ),
         // Packages stay installed on destroy; the kit's records go.
         delete: script(

@@ -44,6 +44,8 @@ export class WebServer extends pulumi.ComponentResource {
       parent: this,
       dependsOn: support.length > 0 ? support.map((f) => f.installed) : opts?.dependsOn,
     });
+    // The log rotation reloads the unit, so it goes in after the config it would reload with.
+    for (const f of plan.hostFiles) new RemoteFile(`${name}-${f.key}`, plannedFileArgs(args.connection, f), { parent: this, dependsOn: [config.installed] });
     new SystemdUnit(
       `${name}-${plan.unit.key}`,
       plannedUnitArgs(args.connection, plan.unit, [config.contentHash, ...support.map((f) => f.contentHash)]),

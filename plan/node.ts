@@ -29,7 +29,8 @@ export const WEB_PACKAGES: Record<NodeConfig["web"]["server"], string[]> = {
 export const RPM_METADATA_TOOLS = ["zstd", "xz-utils", "bzip2"];
 
 export function nodePackages(node: NodeConfig): string[] {
-  const packages = new Set([...WEB_PACKAGES[node.web.server], "rsync"]);
+  // logrotate for the web server's logs.
+  const packages = new Set([...WEB_PACKAGES[node.web.server], "rsync", "logrotate"]);
   if (node.volumes.some((v) => v.fsType === "xfs")) packages.add("xfsprogs");
   // RPM syncs read primary lists, which upstreams compress with any of these.
   if (node.sync.some((job) => job.stages === "rpm")) for (const p of RPM_METADATA_TOOLS) packages.add(p);
@@ -102,6 +103,7 @@ export function planNode(node: NodeConfig, t: Templates): NodePlan {
   const files: PlannedFile[] = [
     ...plan.web.support,
     plan.web.config,
+    ...plan.web.hostFiles,
     ...plan.rsyncd.flatMap((r) => [...(r.secrets ? [r.secrets] : []), r.config]),
     ...(plan.reportMirror ? [plan.reportMirror] : []),
     ...(plan.push ? [plan.push.script, plan.push.keys, plan.push.sshd] : []),

@@ -70,6 +70,9 @@ export const SSHD_PUSH_DROP_IN = "/etc/ssh/sshd_config.d/mirrorkit-push.conf";
 /** What sshd last reloaded with, for the drop-in. */
 export const SSHD_RELOADED_HASH = `${UNIT_HASH_DIR}/ssh-push-drop-in.hash`;
 
+/** The kit's logrotate config (the web server's logs). */
+export const LOGROTATE_CONF = "/etc/logrotate.d/mirrorkit";
+
 /** Fedora MirrorManager's client config (report_mirror's default path). */
 export const REPORT_MIRROR_CONF = "/etc/mirrormanager-client/report_mirror.conf";
 

@@ -5,6 +5,8 @@ import { runtimeDirName, webModel, type WebModel } from "../components/render/ng
 import { renderWebConf, renderWebServerUnit, webConfigCheck, webSupportFiles } from "../components/render/web";
 import type { Templates } from "../components/render/templates";
 import { rootFile, type PlannedFile, type PlannedUnit } from "./files";
+import { LOGROTATE_CONF } from "./paths";
+import { logrotateCheck, renderLogrotate } from "../components/render/logrotate";
 
 export interface WebPlanInput {
   web: WebConfig;
@@ -21,6 +23,8 @@ export interface WebPlan {
   support: PlannedFile[];
   config: PlannedFile;
   unit: PlannedUnit;
+  /** Files for the host only (the Docker runtime's containers log to their own tmpfs): the log rotation. */
+  hostFiles: PlannedFile[];
 }
 
 export function planWebServer(input: WebPlanInput, t: Templates): WebPlan {
@@ -40,5 +44,6 @@ export function planWebServer(input: WebPlanInput, t: Templates): WebPlan {
       onConfigChange: "reload",
       masks: ["nginx.service", "apache2.service"],
     },
+    hostFiles: [rootFile("logrotate", LOGROTATE_CONF, renderLogrotate(model, t), "0644", logrotateCheck())],
   };
 }

@@ -2,7 +2,7 @@
 // the same behaviour for a client.
 import { after, before, describe, it } from "node:test";
 import assert from "node:assert/strict";
-import { bootNode, changeSummary, vmHost, type E2eNode } from "../lib/e2e";
+import { bootNode, changeSummary, forcedLogRotation, vmHost, type E2eNode } from "../lib/e2e";
 import { keepaliveReuse, perAddressLimit } from "../../scripts/lib/probes";
 
 const MINUTES = 60_000;
@@ -32,6 +32,11 @@ describe("Apache node on a VM (real pulumi up)", { timeout: 25 * MINUTES }, () =
       "runuser -u mirror -- sh -c 'cd /srv/mirror && mkdir -p f/41 f/42 && echo released > f/41/README && " +
         "truncate -s 512M f/41/big.iso && echo rpm > f/41/a.rpm && echo staged > f/42/SECRET && chmod 0750 f/42 && echo x > f/.hidden'",
     );
+  });
+
+  it("Apache's logs rotate (logrotate forced) and it writes the next request to the new file", async () => {
+    const rotation = await forcedLogRotation(node, node.url(80, ""));
+    assert.ok(rotation.rotated && rotation.newLogHasRequest, rotation.detail);
   });
 
   it("serves released files, refuses staged ones and hides them from listings", async () => {

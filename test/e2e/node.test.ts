@@ -5,7 +5,7 @@ import { after, before, describe, it } from "node:test";
 import assert from "node:assert/strict";
 import * as fs from "node:fs";
 import * as path from "node:path";
-import { bootNode, changeSummary, vmHost, waitFor, writeStackFile, type E2eNode } from "../lib/e2e";
+import { bootNode, changeSummary, forcedLogRotation, vmHost, waitFor, writeStackFile, type E2eNode } from "../lib/e2e";
 import { PROJECT_DIR, pulumi } from "../../scripts/lib/pulumi";
 import { startUpstream, type Upstream } from "../lib/upstream";
 import { keepaliveReuse, perAddressLimit, rsyncClient, rsyncListedPaths } from "../../scripts/lib/probes";
@@ -71,6 +71,13 @@ describe("complete node on a VM (real pulumi up)", { timeout: 40 * MINUTES }, ()
     assert.deepEqual(units.stdout.trim().split("\n"), Array(5).fill("active"));
     const fs = await node.vm.ssh("findmnt -n -o SOURCE,FSTYPE /srv/mirror");
     assert.match(fs.stdout, /\/dev\/vdb\s+ext4/);
+  });
+
+  it("the web server's logs rotate (logrotate forced) and nginx writes the next request to the new file; time sync is on", async () => {
+    const rotation = await forcedLogRotation(node, node.url(80, ""));
+    assert.ok(rotation.rotated && rotation.newLogHasRequest, rotation.detail);
+    const ntp = await node.vm.ssh("timedatectl show -p NTP --value; systemctl is-enabled systemd-timesyncd.service");
+    assert.deepEqual(ntp.stdout.trim().split("\n"), ["yes", "enabled"]);
   });
 
   it("a tier-2 stack takes host, private module and credentials from this tier 1 by StackReference", async () => {

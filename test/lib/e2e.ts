@@ -104,3 +104,23 @@ export async function waitFor<T>(what: string, seconds: number, probe: () => Pro
     await new Promise((r) => setTimeout(r, 3000));
   }
 }
+
+/**
+ * Forces the kit's log rotation on a node, then makes a request: the server
+ * must write it to a new access.log (the old one rotated to access.log.1).
+ * Returns what it saw, for the assertion message.
+ */
+export async function forcedLogRotation(node: E2eNode, url: string): Promise<{ rotated: boolean; newLogHasRequest: boolean; detail: string }> {
+  const marker = `/rotation-probe-${Date.now()}`;
+  const forced = await node.vm.ssh("logrotate -f /etc/logrotate.d/mirrorkit && sleep 1 && ls -l /var/log/mirrorkit-web/", { allowFailure: true });
+  await fetch(`${url}${marker}`).catch(() => undefined);
+  // The server writes its access log line when the request ends.
+  await new Promise((r) => setTimeout(r, 1000));
+  const after = await node.vm.ssh(`ls /var/log/mirrorkit-web/; grep -c '${marker}' /var/log/mirrorkit-web/access.log || true`, { allowFailure: true });
+  const files = after.stdout.split("\n");
+  return {
+    rotated: files.includes("access.log.1"),
+    newLogHasRequest: files.at(-2)?.trim() === "1",
+    detail: `${forced.stdout}${forced.stderr}\n${after.stdout}`,
+  };
+}

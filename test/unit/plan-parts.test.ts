@@ -19,6 +19,7 @@ import { planVolume } from "../../plan/volume";
 import { planWebServer } from "../../plan/web";
 import { PROJECT_DIR } from "../../scripts/lib/pulumi";
 import { nodeConfig } from "../lib/fixtures";
+import { sh, tmpDir } from "../lib/tools";
 
 const t = KIT_TEMPLATES;
 const PUSH_KEY = "ssh-ed25519 AAAAC3NzaC1lZDI1NTE5AAAAIKc0Yh9o0v6sCkq3YdW0Xq4l1n7c2f1JxVbq0rS5mPpE upstream";
@@ -43,6 +44,32 @@ describe("plan/web.ts", () => {
     assert.match(p.config.check ?? "", /apache2 -t -f "\$STAGED"$/);
     assert.match(p.config.content, /^ServerName m\.example\.org$/m);
   });
+});
+
+describe("plan/web.ts: log rotation", () => {
+  for (const server of ["nginx", "apache"] as const) {
+    it(`${server}: the logs under /var/log/mirrorkit-web rotated as configured, the server reloaded after; logrotate -d passes it and refuses a broken one`, () => {
+      const input = webInput(server);
+      const p = planWebServer({ ...input, web: { ...input.web, logRotation: { period: "weekly", keep: 8 } } }, t);
+      const [rotation] = p.hostFiles;
+      assert.deepEqual([rotation.key, rotation.path, rotation.mode, rotation.owner], ["logrotate", paths.LOGROTATE_CONF, "0644", "root"]);
+      assert.match(rotation.content, /^\/var\/log\/mirrorkit-web\/\*\.log \{$/m);
+      assert.match(rotation.content, /^\s+weekly$/m);
+      assert.match(rotation.content, /^\s+rotate 8$/m);
+      assert.match(rotation.content, /systemctl reload mirrorkit-web\.service/);
+      const dir = tmpDir(`logrotate-${server}`);
+      const check = (text: string) => {
+        const staged = path.join(dir, "mirrorkit");
+        fs.writeFileSync(staged, text);
+        fs.chmodSync(staged, 0o644);
+        return sh("sh", ["-c", `STAGED=${staged}\n${rotation.check}`]);
+      };
+      const ok = check(rotation.content);
+      assert.equal(ok.code, 0, ok.out);
+      const broken = check(rotation.content.replace(/^\s+rotate 8$/m, "    rotate eight"));
+      assert.notEqual(broken.code, 0, broken.out);
+    });
+  }
 });
 
 describe("plan/rsyncd.ts", () => {
