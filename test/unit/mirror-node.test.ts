@@ -26,8 +26,8 @@ describe("MirrorNode resource graph", () => {
     ]) {
       assert.equal(byType(type).length, 1, `${type} registered once`);
     }
-    // nginx's config, its listing filter and the unit file.
-    assert.equal(byType("mirrorkit:host:RemoteFile").length, 3);
+    // nginx's config, its listing filter, the log rotation and the unit file.
+    assert.equal(byType("mirrorkit:host:RemoteFile").length, 4);
     assert.equal(byType("mirrorkit:host:SystemdUnit").length, 1);
   });
 

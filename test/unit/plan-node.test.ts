@@ -85,7 +85,7 @@ describe("the plan of a node, and what each runtime delivers", () => {
     });
   }
 
-  it("the Docker runtime uploads exactly the files its daemons read, which are all of the plan but its units", async () => {
+  it("the Docker runtime uploads exactly the files its daemons read: all of the plan but its units and the host's log rotation", async () => {
     const node = parseNodeConfig({
       ...minimalRawConfig(),
       name: "plan-dock",
@@ -111,7 +111,7 @@ describe("the plan of a node, and what each runtime delivers", () => {
     const serving = servingFiles(plan).map((f) => ({ path: f.path, content: f.content }));
     assert.deepEqual(uploaded.sort(byPath), serving.sort(byPath));
     assert.deepEqual(
-      plan.files.filter((f) => !f.path.startsWith(`${SYSTEMD_DIR}/`)).map((f) => f.path).sort(),
+      plan.files.filter((f) => !f.path.startsWith(`${SYSTEMD_DIR}/`) && !plan.web.hostFiles.includes(f)).map((f) => f.path).sort(),
       serving.map((f) => f.path).sort(),
     );
   });
