@@ -169,3 +169,29 @@ describe("plan/paths.ts", () => {
     assert.deepEqual(offenders, []);
   });
 });
+
+describe("plan/ is pure", () => {
+  it("nothing plan/ imports, however indirectly, is @pulumi (or touches a host)", () => {
+    const seen = new Set<string>();
+    const external = new Set<string>();
+    const visit = (file: string) => {
+      if (seen.has(file)) return;
+      seen.add(file);
+      const text = fs.readFileSync(file, "utf8");
+      for (const m of text.matchAll(/^import\s[^;]*?from\s+"([^"]+)";/gms)) {
+        const spec = m[1];
+        if (!spec.startsWith(".")) {
+          external.add(spec);
+          continue;
+        }
+        if (spec.endsWith(".json")) continue;
+        visit(`${path.resolve(path.dirname(file), spec)}.ts`);
+      }
+    };
+    for (const f of fs.readdirSync(path.join(PROJECT_DIR, "plan"))) visit(path.join(PROJECT_DIR, "plan", f));
+    assert.ok(seen.size > 10, `followed ${seen.size} files`);
+    assert.deepEqual([...external].filter((spec) => spec.startsWith("@pulumi") || spec === "node:child_process").sort(), []);
+    // It can fail: the host runtime's components do import @pulumi.
+    assert.match(fs.readFileSync(path.join(PROJECT_DIR, "components", "web-server.ts"), "utf8"), /from "@pulumi\/pulumi"/);
+  });
+});
