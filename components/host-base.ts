@@ -45,7 +45,8 @@ export class HostBase extends pulumi.ComponentResource {
           "  apt-get install -y -q --no-install-recommends $missing >/dev/null 2>&1 ||",
           "    { apt-get update -q >/dev/null && apt-get install -y -q --no-install-recommends $missing >/dev/null; }",
           "fi",
-          `timedatectl set-ntp true 2>/dev/null || systemctl is-active --quiet ${TIME_DAEMONS.filter((d) => d !== "systemd-timesyncd").join(" ")} || { echo "no time synchronisation could be enabled" >&2; exit 1; }`,
+          // systemctl, not timedatectl: that one needs D-Bus, which a minimal Debian lacks.
+          `systemctl is-active --quiet ${TIME_DAEMONS.filter((d) => d !== "systemd-timesyncd").join(" ")} || systemctl enable --now --quiet systemd-timesyncd.service || { echo "no time synchronisation could be enabled" >&2; exit 1; }`,
         ),
         // Packages stay installed on destroy; the kit's records go.
         delete: script(

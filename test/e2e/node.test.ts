@@ -76,8 +76,8 @@ describe("complete node on a VM (real pulumi up)", { timeout: 40 * MINUTES }, ()
   it("the web server's logs rotate (logrotate forced) and nginx writes the next request to the new file; time sync is on", async () => {
     const rotation = await forcedLogRotation(node, node.url(80, ""));
     assert.ok(rotation.rotated && rotation.newLogHasRequest, rotation.detail);
-    const ntp = await node.vm.ssh("timedatectl show -p NTP --value; systemctl is-enabled systemd-timesyncd.service");
-    assert.deepEqual(ntp.stdout.trim().split("\n"), ["yes", "enabled"]);
+    const ntp = await node.vm.ssh("systemctl is-enabled systemd-timesyncd.service; systemctl is-active systemd-timesyncd.service");
+    assert.deepEqual(ntp.stdout.trim().split("\n"), ["enabled", "active"]);
   });
 
   it("a tier-2 stack takes host, private module and credentials from this tier 1 by StackReference", async () => {
