@@ -131,6 +131,15 @@ export const WebSchema = z
     keepaliveRequests: z.number().int().min(1).max(100000).default(100),
     /** Concurrent connections one client address may hold on ISO images (Fedora uses 6). */
     isoConnectionsPerIp: z.number().int().min(1).max(1000).default(6),
+    /**
+     * One "client address" for that limit: IPv6 clients are grouped by this
+     * prefix (a home or a host holds a whole /64), IPv4 clients by theirs.
+     * nginx only; Apache's mod_qos counts single addresses.
+     */
+    ipv6ClientPrefix: z.number().int().min(16).max(128).default(64),
+    ipv4ClientPrefix: z.number().int().min(8).max(32).default(32),
+    /** Retry-After of the 429 a client past the limit gets. */
+    retryAfterSeconds: z.number().int().min(1).max(3600).default(30),
     tls: TlsSchema.optional(),
     /** Rotation of the server's logs (/var/log/mirrorkit-web): a busy mirror fills a root disk with them. */
     logRotation: z

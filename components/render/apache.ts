@@ -1,6 +1,6 @@
 // Apache httpd configuration of a mirror node: the same behaviour as the
 // nginx one, with mod_qos (packaged by Debian) for the per-address limit.
-import { BINARY_EXTENSIONS, renderWebUnit, listenAndTlsFields, runtimeDirName, type WebModel } from "./nginx";
+import { BINARY_EXTENSIONS, CACHE_CLASSES, renderWebUnit, listenAndTlsFields, runtimeDirName, type WebModel } from "./nginx";
 import { STATUS_URL_PATH } from "../../plan/paths";
 import { HEADER } from "./systemd";
 import { KIT_TEMPLATES, type Templates } from "./templates";
@@ -19,6 +19,7 @@ export function apacheModules(tls: boolean): { name: string; file: string }[] {
     ["alias", "alias"],
     ["rewrite", "rewrite"],
     ["setenvif", "setenvif"],
+    ["headers", "headers"],
     ["reqtimeout", "reqtimeout"],
     ["qos", "qos"],
   ];
@@ -44,6 +45,9 @@ export function renderApacheConf(m: WebModel, serverName = "localhost", t: Templ
     keepaliveTimeoutSeconds: m.web.keepaliveTimeoutSeconds,
     keepaliveRequests: m.web.keepaliveRequests,
     isoConnectionsPerIp: m.web.isoConnectionsPerIp,
+    retryAfterSeconds: m.web.retryAfterSeconds,
+    // Last class first: in Apache the last matching `Header set` wins.
+    cacheClasses: [...CACHE_CLASSES].reverse(),
     binaryExtensions: BINARY_EXTENSIONS.map((e) => `.${e}`).join(" "),
     ...listenAndTlsFields(m.web, "apache"),
   });

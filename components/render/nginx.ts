@@ -13,6 +13,28 @@ export const BINARY_EXTENSIONS = [
 
 export { WEB_UNIT };
 
+/**
+ * Caching by kind of file, for both servers. Repository metadata (indices,
+ * signatures, timestamps, traces) changes in place: clients revalidate it.
+ * Packages and content-addressed metadata never change under their name:
+ * cached long. Images may be replaced under the same name: a day.
+ * Each is a regex on the URL path; the first that matches wins.
+ */
+export const CACHE_CLASSES = [
+  {
+    name: "metadata",
+    pattern:
+      "(^|/)(repomd\\.xml(\\.asc|\\.key)?|InRelease|Release(\\.gpg)?|(Packages|Sources|Contents-[^/]+|Translation-[^/]+|Components-[^/]+|Commands-[^/]+|icons-[^/]+)(\\.(gz|xz|bz2|zst|lz4))?|[^/]+\\.(db|files)(\\.tar\\.(gz|xz|zst))?(\\.sig)?|lastsync|lastupdate|fullfiletimelist-[^/]+|fullfilelist|TIME|(MD5|SHA1|SHA256|SHA512)SUMS(\\.gpg|\\.sign)?|[^/]*CHECKSUM|project/trace/[^/]+)$",
+    cacheControl: "no-cache",
+  },
+  {
+    name: "package",
+    pattern: "(\\.(rpm|drpm|deb|udeb|apk|pkg\\.tar\\.(zst|xz|gz)(\\.sig)?)|/repodata/[0-9a-f]{32,}-[^/]+|/by-hash/[^/]+/[^/]+)$",
+    cacheControl: "public, max-age=2592000",
+  },
+  { name: "image", pattern: "\\.(iso|img|qcow2|raw|vmdk|vhd|vhdx|squashfs)$", cacheControl: "public, max-age=86400" },
+] as const;
+
 /** The web server's model from node config (shared by WebServer and `npm run render`). */
 export function webModel(node: {
   web: WebConfig;
@@ -89,6 +111,10 @@ export function renderNginxConf(m: WebModel, t: Templates = KIT_TEMPLATES): stri
     keepaliveTimeoutSeconds: m.web.keepaliveTimeoutSeconds,
     keepaliveRequests: m.web.keepaliveRequests,
     isoConnectionsPerIp: m.web.isoConnectionsPerIp,
+    retryAfterSeconds: m.web.retryAfterSeconds,
+    ipv4Prefix: m.web.ipv4ClientPrefix,
+    ipv6Prefix: m.web.ipv6ClientPrefix,
+    cacheClasses: CACHE_CLASSES,
     binaryExtensions: BINARY_EXTENSIONS.join("|"),
     ...listenAndTlsFields(m.web, "nginx"),
   });
@@ -96,7 +122,7 @@ export function renderNginxConf(m: WebModel, t: Templates = KIT_TEMPLATES): stri
 
 /** The njs listing filter the nginx config imports. */
 export function renderNginxListingFilter(m: WebModel, t: Templates = KIT_TEMPLATES): string {
-  return t.render("nginx/listing-filter.js.hbs", { header: HEADER, user: m.user });
+  return t.render("nginx/listing-filter.js.hbs", { header: HEADER, user: m.user, ipv4Prefix: m.web.ipv4ClientPrefix, ipv6Prefix: m.web.ipv6ClientPrefix });
 }
 
 /**

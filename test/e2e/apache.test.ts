@@ -67,7 +67,7 @@ describe("Apache node on a VM (real pulumi up)", { timeout: 25 * MINUTES }, () =
   it("the connection past the per-address ISO limit is refused", async () => {
     const probe = await perAddressLimit(node.url(80, "/f/41/big.iso"), 3);
     assert.deepEqual(probe.held, [200, 200, 200]);
-    assert.equal(probe.extra, 503);
+    assert.equal(probe.extra, 429);
     // Other files are not limited, and the limit frees up once downloads end.
     await new Promise((r) => setTimeout(r, 2000));
     assert.equal((await fetch(node.url(80, "/f/41/big.iso"), { method: "HEAD" })).status, 200);

@@ -197,7 +197,7 @@ describe("complete node on a VM (real pulumi up)", { timeout: 40 * MINUTES }, ()
     assert.doesNotMatch(ka.connection, /close/i);
     const probe = await perAddressLimit(node.url(80, "/fedora/releases/41/big.iso"), 6);
     assert.deepEqual(probe.held, [200, 200, 200, 200, 200, 200]);
-    assert.equal(probe.extra, 503);
+    assert.equal(probe.extra, 429);
     assert.equal((await fetch(node.url(80, "/fedora/releases/41/README"))).status, 200, "other files are not limited");
   });
 
