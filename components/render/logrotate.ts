@@ -10,6 +10,8 @@ export function renderLogrotate(m: WebModel, t: Templates = KIT_TEMPLATES): stri
     header: HEADER,
     logDir: `/var/log/${runtimeDirName(m.unitName)}`,
     unitName: m.unitName,
+    user: m.user,
+    group: m.group,
     period: m.web.logRotation.period,
     keep: m.web.logRotation.keep,
   });

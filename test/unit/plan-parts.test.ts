@@ -50,13 +50,16 @@ describe("plan/web.ts: log rotation", () => {
   for (const server of ["nginx", "apache"] as const) {
     it(`${server}: the logs under /var/log/mirrorkit-web rotated as configured, the server reloaded after; logrotate -d passes it and refuses a broken one`, () => {
       const input = webInput(server);
-      const p = planWebServer({ ...input, web: { ...input.web, logRotation: { period: "weekly", keep: 8 } } }, t);
+      // logrotate -d resolves the su account: one this machine has.
+      const accounts = { ...input.accounts, http: { user: "nobody", group: "nogroup" } };
+      const p = planWebServer({ ...input, accounts, web: { ...input.web, logRotation: { period: "weekly", keep: 8 } } }, t);
       const [rotation] = p.hostFiles;
       assert.deepEqual([rotation.key, rotation.path, rotation.mode, rotation.owner], ["logrotate", paths.LOGROTATE_CONF, "0644", "root"]);
       assert.match(rotation.content, /^\/var\/log\/mirrorkit-web\/\*\.log \{$/m);
       assert.match(rotation.content, /^\s+weekly$/m);
       assert.match(rotation.content, /^\s+rotate 8$/m);
       assert.match(rotation.content, /systemctl reload mirrorkit-web\.service/);
+      assert.match(rotation.content, /^\s+su nobody nogroup$/m, "rotated as the account that owns the directory");
       const dir = tmpDir(`logrotate-${server}`);
       const check = (text: string) => {
         const staged = path.join(dir, "mirrorkit");
