@@ -112,6 +112,9 @@ export async function waitFor<T>(what: string, seconds: number, probe: () => Pro
  */
 export async function forcedLogRotation(node: E2eNode, url: string): Promise<{ rotated: boolean; newLogHasRequest: boolean; detail: string }> {
   const marker = `/rotation-probe-${Date.now()}`;
+  // A log with something in it: an empty one is not rotated (notifempty).
+  await fetch(`${url}/before-rotation`).catch(() => undefined);
+  await new Promise((r) => setTimeout(r, 500));
   const forced = await node.vm.ssh("logrotate -f /etc/logrotate.d/mirrorkit && sleep 1 && ls -l /var/log/mirrorkit-web/", { allowFailure: true });
   await fetch(`${url}${marker}`).catch(() => undefined);
   // The server writes its access log line when the request ends.
