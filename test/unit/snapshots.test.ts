@@ -71,6 +71,8 @@ async function plain(value: unknown): Promise<unknown> {
   const v = await value;
   // A resource in a component's args reaches the engine as a reference.
   if (pulumi.Resource.isInstance(v)) return `[resource ${(v as unknown as { __name?: string }).__name}]`;
+  // Paths inside the checkout (the Docker build context) are not the node's shape either.
+  if (typeof v === "string") return v.split(PROJECT_DIR).join("<project>");
   if (Array.isArray(v)) return Promise.all(v.map(plain));
   if (v !== null && typeof v === "object") {
     const out: Record<string, unknown> = {};
