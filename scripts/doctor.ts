@@ -8,7 +8,7 @@ import { parseArgs } from "node:util";
 import * as fs from "node:fs";
 import * as path from "node:path";
 import { CLIENTS, runClient, type ClientKind } from "./lib/clients";
-import { httpRequest, keepaliveReuse, perAddressLimit, rsyncClient, rsyncListedPaths, scratchDir } from "./lib/probes";
+import { httpRequest, keepaliveReuse, perAddressLimit, rsyncClient, rsyncListedPaths, scratchDir, tlsCertificate } from "./lib/probes";
 
 const USAGE = `usage: npm run doctor -- --url URL [options]
   --url URL               the node's web root (http://host[:port])
@@ -40,6 +40,11 @@ const USAGE = `usage: npm run doctor -- --url URL [options]
   --key FILE              the archive's armored public key
   --expect installed|refused   what the client must do (default installed; refused: a
                           repository that must not be served, e.g. a staged release)
+  --https URL             the node's HTTPS (https://host[:port]): the certificate verifies (system
+                          roots, or --ca), is valid for the name, has --cert-min-days left, and / answers
+  --name NAME             the name the certificate must carry (default: the --https host)
+  --ca FILE               trust this root instead of the system's (e.g. a test CA)
+  --cert-min-days N       days the certificate must still be valid (default 14)
   --json                  print the results as JSON`;
 
 interface Result {
@@ -81,6 +86,10 @@ function options() {
         package: { type: "string", default: "mk-world" },
         key: { type: "string" },
         expect: { type: "string", default: "installed" },
+        https: { type: "string" },
+        name: { type: "string" },
+        ca: { type: "string" },
+        "cert-min-days": { type: "string" },
         json: { type: "boolean", default: false },
         help: { type: "boolean", default: false },
       },
@@ -136,6 +145,19 @@ async function main(): Promise<void> {
     if (o.expect !== "installed" && o.expect !== "refused") fail(`--expect must be installed or refused, not "${o.expect}"`);
     if (clients.some((c) => c === "apt" || c === "pacman") && !o.dist) fail("--client apt and pacman need --dist (the suite or the database name)");
   }
+
+  let https: URL | undefined;
+  if (o.https !== undefined) {
+    try {
+      https = new URL(o.https);
+    } catch {
+      fail(`--https: not a URL: "${o.https}"`);
+    }
+    if (https.protocol !== "https:") fail(`--https: expected https://host[:port], not "${o.https}"`);
+  }
+  if ((o.name !== undefined || o.ca !== undefined || o["cert-min-days"] !== undefined) && !https) fail("--name, --ca and --cert-min-days go with --https");
+  if (o.ca !== undefined && !fs.existsSync(o.ca)) fail(`--ca: no such file: ${o.ca}`);
+  const certMinDays = positive(o["cert-min-days"], "cert-min-days") ?? 14;
 
   const results: Result[] = [];
   const check = async (probe: string, run: () => Promise<[boolean, string]> | [boolean, string]) => {
@@ -309,7 +331,21 @@ async function main(): Promise<void> {
     });
   }
 
-  if (results.length === 0) fail("nothing to probe: give --staged, --iso, --rpm, --file, --private or --client");
+  if (https) {
+    const name = o.name ?? https.hostname;
+    const cert = await tlsCertificate(https.href, { name, ca: o.ca }).catch((err: Error) => err);
+    await check(`https: the certificate of ${https.host} verifies`, () =>
+      cert instanceof Error ? [false, cert.message] : [cert.trusted, cert.trusted ? "chain verified" : `not trusted: ${cert.problem}`],
+    );
+    await check(`https: the certificate is valid for ${name}`, () =>
+      cert instanceof Error ? [false, cert.message] : [cert.nameMatches, cert.nameMatches ? cert.names : `${cert.problem ?? "no match"} (it carries ${cert.names || "no names"})`],
+    );
+    await check(`https: the certificate has at least ${certMinDays} days left`, () =>
+      cert instanceof Error ? [false, cert.message] : [cert.daysLeft >= certMinDays, `${cert.daysLeft} days left (until ${cert.validTo.toISOString()})`],
+    );
+    await check(`https: GET / answers`, () => (cert instanceof Error ? [false, cert.message] : [cert.status === 200, `status ${cert.status}`]));
+  }
+  if (results.length === 0) fail("nothing to probe: give --staged, --iso, --rpm, --file, --private, --client or --https");
   if (o.json) {
     process.stdout.write(`${JSON.stringify(results, null, 2)}\n`);
   } else {

@@ -8,6 +8,7 @@ import * as http from "node:http";
 import * as net from "node:net";
 import * as os from "node:os";
 import * as path from "node:path";
+import * as tls from "node:tls";
 
 export interface HttpResult {
   status: number;
@@ -177,4 +178,62 @@ export function rsyncListedPaths(listing: string): string[] {
 /** A fresh empty directory to fetch into. */
 export function scratchDir(prefix: string): string {
   return fs.mkdtempSync(path.join(os.tmpdir(), `mirrorkit-${prefix}-`));
+}
+
+export interface CertificateProbe {
+  /** The chain verifies against the trusted roots (the system's, or `ca`). */
+  trusted: boolean;
+  /** The certificate is valid for the name asked. */
+  nameMatches: boolean;
+  /** Why not trusted, or why the name does not match. */
+  problem?: string;
+  validTo: Date;
+  daysLeft: number;
+  /** The names the certificate carries (subjectAltName). */
+  names: string;
+  /** Status of GET / over the TLS connection. */
+  status: number;
+}
+
+/** The certificate a TLS server shows for `name`, judged as a client would judge it; then GET / over it. Bounded by a timeout. */
+export function tlsCertificate(url: string, opts: { name?: string; ca?: string; timeoutMs?: number } = {}): Promise<CertificateProbe> {
+  const u = new URL(url);
+  const name = opts.name ?? u.hostname;
+  return new Promise((resolve, reject) => {
+    const socket = tls.connect({
+      host: u.hostname,
+      port: Number(u.port || 443),
+      servername: net.isIP(name) ? undefined : name,
+      ...(opts.ca ? { ca: fs.readFileSync(opts.ca) } : {}),
+      // Judged below instead of refused, so the probe can say what is wrong.
+      rejectUnauthorized: false,
+      timeout: opts.timeoutMs ?? 15_000,
+    });
+    socket.on("timeout", () => socket.destroy(new Error(`timed out: TLS to ${u.host}`)));
+    socket.on("error", reject);
+    socket.on("secureConnect", () => {
+      const cert = socket.getPeerCertificate();
+      const identity = tls.checkServerIdentity(name, cert);
+      const validTo = new Date(cert.valid_to);
+      const probe = {
+        trusted: socket.authorized,
+        nameMatches: identity === undefined,
+        problem: socket.authorized ? identity?.message : String(socket.authorizationError),
+        validTo,
+        daysLeft: Math.floor((validTo.getTime() - Date.now()) / 86_400_000),
+        names: cert.subjectaltname ?? "",
+      };
+      let head = "";
+      socket.on("data", (d: Buffer) => {
+        head += d.toString("latin1");
+        const m = /^HTTP\/1\.[01] (\d{3})/.exec(head);
+        if (m) {
+          socket.destroy();
+          resolve({ ...probe, status: Number(m[1]) });
+        }
+      });
+      socket.on("end", () => resolve({ ...probe, status: 0 }));
+      socket.write(`GET / HTTP/1.1\r\nHost: ${name}\r\nConnection: close\r\n\r\n`);
+    });
+  });
 }

@@ -9,11 +9,16 @@ import { webSupportFiles } from "../../components/render/web";
 import { freePort } from "../../vm/vm";
 import { nodeConfig } from "./fixtures";
 
-/** Serves `root` with the kit's nginx config (real nginx, loopback, workers as nobody). */
-export async function serveTree(dir: string, root: string) {
+/**
+ * Serves `root` with the kit's nginx config (real nginx, loopback, workers as
+ * nobody); with `tls` (certificate and key files), HTTPS on a port of its own too.
+ */
+export async function serveTree(dir: string, root: string, tls?: { certificatePath: string; keyPath: string }) {
   fs.chmodSync(dir, 0o755);
   const port = await freePort("127.0.0.1");
-  const m = { ...webModel(nodeConfig({ web: { httpPort: port, listenAddresses: ["127.0.0.1", "::1"] }, mirrorRoot: root })), listingFilterPath: path.join(dir, "listing-filter.js") };
+  const httpsPort = tls ? await freePort("127.0.0.1") : 0;
+  const web = { httpPort: port, listenAddresses: ["127.0.0.1", "::1"], ...(tls ? { tls: { ...tls, httpsPort } } : {}) };
+  const m = { ...webModel(nodeConfig({ web, mirrorRoot: root })), listingFilterPath: path.join(dir, "listing-filter.js") };
   for (const f of webSupportFiles(m)) fs.writeFileSync(f.path, f.content);
   const conf = path.join(dir, "nginx.conf");
   // Run as root, nginx's workers take the unprivileged "nobody".
@@ -21,5 +26,5 @@ export async function serveTree(dir: string, root: string) {
   fs.mkdirSync(`/run/${runtimeDirName(m.unitName)}`, { recursive: true });
   fs.mkdirSync(`/var/log/${runtimeDirName(m.unitName)}`, { recursive: true });
   const nginx = spawn("nginx", ["-c", conf, "-e", "stderr", "-g", "daemon off;"], { stdio: "ignore" });
-  return { port, nginx };
+  return { port, httpsPort, nginx };
 }
