@@ -219,6 +219,8 @@ export const SyncModuleSchema = z
     postHook: z.string().regex(/^[^\n]+$/, "one command line").optional(),
     /** A time limit for one run (none by default: a stopped first sync resumes on its next run). */
     timeoutSeconds: z.number().int().min(60).max(7 * 86400).optional(),
+    /** How old its last success may be before the MirrorkitSyncStale alert fires; default by tier. */
+    staleAfterSeconds: z.number().int().min(60).max(30 * 86400).optional(),
     /** rsync --max-delete: a run that would delete more stops (a broken or emptied upstream). */
     maxDelete: z.number().int().min(0).default(5000),
     /** Never delete (e.g. while an upstream is being rebuilt). */
@@ -564,15 +566,15 @@ function withReportMirror<T extends { sync: SyncModuleConfig[]; reportMirror?: {
 }
 
 /**
- * A hand-written sync job's schedule and timer spread when it sets none, by
+ * A sync job's staleness threshold, and a hand-written job's schedule and timer spread, when it sets none, by
  * the node's tier: tier 1 several times an hour, tier 2 hourly (Parabola,
  * Fedora guides) (a preset's jobs take the preset's). Applied when the job's
  * model is made, not written into the job: a deployed job's inputs stay as
  * they were.
  */
-export const TIER_SYNC_DEFAULTS: Record<1 | 2, { schedule: string; randomizedDelaySeconds: number }> = {
-  1: { schedule: "*:0/15", randomizedDelaySeconds: 60 },
-  2: { schedule: "*:05", randomizedDelaySeconds: 300 },
+export const TIER_SYNC_DEFAULTS: Record<1 | 2, { schedule: string; randomizedDelaySeconds: number; staleAfterSeconds: number }> = {
+  1: { schedule: "*:0/15", randomizedDelaySeconds: 60, staleAfterSeconds: 2 * 3600 },
+  2: { schedule: "*:05", randomizedDelaySeconds: 300, staleAfterSeconds: 6 * 3600 },
 };
 
 /** What a validated node becomes: its preset's jobs and modules, report_mirror as their hook, the Docker runtime's settings. */

@@ -80,6 +80,7 @@ export class MirrorNode extends pulumi.ComponentResource {
       { ...mine, dependsOn: [...accounts.ready, ...volumes.map((v) => v.mounted)] },
     );
     const ready = [tree.ready, ...accounts.ready];
+    if (plan.volumeMetrics) new RemoteFile(`${name}-${plan.volumeMetrics.key}`, plannedFileArgs(connection, plan.volumeMetrics), { ...mine, dependsOn: ready });
 
     new WebServer(
       `${name}-web`,

@@ -15,7 +15,7 @@ import { SECRET_VALUE_PLACEHOLDER, unitFile, type PlannedDirectory, type Planned
 import { planPushTrigger, type PushPlan } from "./push";
 import { planRsyncDaemon, type RsyncdPlan } from "./rsyncd";
 import { planSyncJob, type SyncPlan } from "./sync";
-import { planVolume, type VolumePlan } from "./volume";
+import { planVolume, planVolumeMetrics, type VolumePlan } from "./volume";
 import { planWebServer, type WebPlan } from "./web";
 import { KIT_CONFIG_DIR, KIT_INCOMING_DIR, KIT_STATE_DIR } from "./paths";
 
@@ -49,6 +49,8 @@ export interface NodePlan {
   /** The tree every service serves or fills. */
   tree: PlannedDirectory;
   volumes: VolumePlan[];
+  /** The volumes as a metric, for the alert rules (when the node has volumes). */
+  volumeMetrics?: PlannedFile;
   web: WebPlan;
   rsyncd: RsyncdPlan[];
   /** The MirrorManager client config (holds the site password: a secret file). */
@@ -70,6 +72,7 @@ export function planNode(node: NodeConfig, t: Templates): NodePlan {
     packages: nodePackages(node),
     tree: { path: node.mirrorRoot, owner: node.accounts.mirror.user, group: node.accounts.mirror.group, mode: "0755" },
     volumes: node.volumes.map((v) => planVolume(v, t)),
+    volumeMetrics: planVolumeMetrics(node.volumes, node.accounts.mirror),
     web: planWebServer(
       { web: node.web, accounts: node.accounts, mirrorRoot: node.mirrorRoot, serverName: node.publicName ?? node.host.address, volumes: node.volumes },
       t,
@@ -104,6 +107,7 @@ export function planNode(node: NodeConfig, t: Templates): NodePlan {
     ...plan.web.support,
     plan.web.config,
     ...plan.web.hostFiles,
+    ...(plan.volumeMetrics ? [plan.volumeMetrics] : []),
     ...plan.rsyncd.flatMap((r) => [...(r.secrets ? [r.secrets] : []), r.config]),
     ...(plan.reportMirror ? [plan.reportMirror] : []),
     ...(plan.push ? [plan.push.script, plan.push.keys, plan.push.sshd] : []),

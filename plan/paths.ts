@@ -22,6 +22,9 @@ export const STATUS_URL_PATH = "/mirror-status/";
 /** Prometheus textfile metrics (point node_exporter's textfile collector here). */
 export const METRICS_DIR = `${SYNC_STATE_DIR}/metrics`;
 
+/** The node's data volumes as a metric, for alerts on node_exporter's filesystem metrics. */
+export const VOLUME_METRICS_FILE = `${METRICS_DIR}/mirrorkit-volumes.prom`;
+
 /** The kit's web server unit, whichever server runs in it. */
 export const WEB_UNIT = "mirrorkit-web.service";
 export const WEB_CONFIG = { nginx: `${KIT_CONFIG_DIR}/nginx/nginx.conf`, apache: `${KIT_CONFIG_DIR}/apache/httpd.conf` } as const;

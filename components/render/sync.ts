@@ -81,6 +81,8 @@ export interface SyncModel {
   mountPoint: string;
   /** The timer's OnCalendar= expression. */
   schedule: string;
+  /** Age of the last success past which the job is stale (exported for the alert rules). */
+  staleAfterSeconds: number;
   /** The node's status page directory (shared by all jobs). */
   statusDir: string;
   /** Downstream nodes to push after a successful run. */
@@ -106,6 +108,7 @@ export function syncModel(node: NodeConfig, job: SyncModuleConfig): SyncModel {
     metricsFile: paths.metricsFile,
     mountPoint: volumeOf(node, `${node.mirrorRoot}/${job.path}`),
     schedule: job.schedule ?? TIER_SYNC_DEFAULTS[node.tier].schedule,
+    staleAfterSeconds: job.staleAfterSeconds ?? TIER_SYNC_DEFAULTS[node.tier].staleAfterSeconds,
     statusDir: STATUS_DIR,
     pushTargets: node.push.downstreams,
     pushTriggerFile: pushModel(node)?.triggerFile ?? "",
@@ -163,6 +166,7 @@ export function renderSyncScript(m: SyncModel, t: Templates = KIT_TEMPLATES): st
     pushTriggerFile: m.pushTriggerFile,
     pushTriggerFileQ: sq(m.pushTriggerFile),
     metricsFileQ: sq(m.metricsFile),
+    staleAfterSeconds: m.staleAfterSeconds,
     mountPoint: m.mountPoint,
     mountPointQ: sq(m.mountPoint),
     retries: m.job.retries,
