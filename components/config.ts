@@ -391,6 +391,22 @@ const NodeBaseSchema = z
     /** Where the node runs: services on the host (systemd), or containers through Docker. */
     runtime: z.enum(["host", "docker"]).default("host"),
     docker: DockerSchema.optional(),
+    /** Monitoring on the node. */
+    monitoring: z
+      .object({
+        /**
+         * Run Prometheus's node_exporter (Debian's prometheus-node-exporter) under the kit's
+         * own unit, with the sync metrics directory as its textfile directory. `listen` is
+         * address:port, e.g. "10.0.0.5:9100", or ":9100" for every address (no default:
+         * what it exposes is the operator's choice).
+         */
+        nodeExporter: z
+          .object({ listen: z.string().regex(/^([0-9.]+|\[[0-9A-Fa-f:.]+\])?:\d{1,5}$/, 'address:port, ":port" or "[v6]:port"') })
+          .strict()
+          .optional(),
+      })
+      .strict()
+      .optional(),
     /** A directory of template overrides, relative to the project: <dir>/<name> replaces templates/<name>. */
     templateDir: z.union([relativePath, absolutePath], { error: "a directory inside the project (relative, without '..') or an absolute path" }).optional(),
   })
@@ -504,6 +520,9 @@ const NodeBaseSchema = z
         }
       }
       if (node.distro) ctx.addIssue({ code: "custom", path: ["distro"], message: `not supported by runtime "docker" (it fills sync jobs)` });
+      if (node.monitoring?.nodeExporter) {
+        ctx.addIssue({ code: "custom", path: ["monitoring", "nodeExporter"], message: `not supported by runtime "docker" (use runtime "host")` });
+      }
       // Pushes start syncs, which only the host runtime runs.
       if (node.push.authorizedKeys.length > 0 || node.push.downstreams.length > 0) {
         ctx.addIssue({ code: "custom", path: ["push"], message: `not supported by runtime "docker" (pushes start syncs; use runtime "host")` });

@@ -18,6 +18,7 @@ import { RsyncDaemon } from "./rsync-daemon";
 import { ServiceAccounts } from "./service-accounts";
 import { SyncJob } from "./sync-job";
 import { WebServer } from "./web-server";
+import { plannedUnitArgs, SystemdUnit } from "./systemd-unit";
 
 export interface MirrorNodeEndpoints {
   http: string;
@@ -135,6 +136,10 @@ export class MirrorNode extends pulumi.ComponentResource {
         },
         { ...mine, dependsOn: [...ready, ...(key ? [key] : []), ...(reportConf ? [reportConf] : [])] },
       );
+    }
+    if (plan.nodeExporter) {
+      // After the accounts and the tree: it reads the sync jobs' metrics directory.
+      new SystemdUnit(`${name}-${plan.nodeExporter.key}`, plannedUnitArgs(connection, plan.nodeExporter), { ...mine, dependsOn: ready });
     }
     for (const { model } of plan.bitflips) {
       new Bitflip(`${name}-bitflip-${model.flip.name}`, { connection, model, templates }, { ...mine, dependsOn: ready });

@@ -10,6 +10,7 @@ import { renderReportMirrorConf, reportMirrorModel } from "../components/render/
 import { rsyncdModels } from "../components/render/rsync";
 import { syncModel } from "../components/render/sync";
 import type { Templates } from "../components/render/templates";
+import { NODE_EXPORTER_UNIT, renderNodeExporterUnit } from "../components/render/node-exporter";
 import { planBitflip, type BitflipPlan } from "./bitflip";
 import { SECRET_VALUE_PLACEHOLDER, unitFile, type PlannedDirectory, type PlannedFile, type PlannedUnit } from "./files";
 import { planPushTrigger, type PushPlan } from "./push";
@@ -34,6 +35,7 @@ export function nodePackages(node: NodeConfig): string[] {
   if (node.volumes.some((v) => v.fsType === "xfs")) packages.add("xfsprogs");
   // RPM syncs read primary lists, which upstreams compress with any of these.
   if (node.sync.some((job) => job.stages === "rpm")) for (const p of RPM_METADATA_TOOLS) packages.add(p);
+  if (node.monitoring?.nodeExporter) packages.add("prometheus-node-exporter");
   return [...packages];
 }
 
@@ -57,6 +59,8 @@ export interface NodePlan {
   reportMirror?: PlannedFile;
   /** Present when an upstream may push this node. */
   push?: PushPlan;
+  /** node_exporter, when monitoring.nodeExporter is set. */
+  nodeExporter?: PlannedUnit;
   sync: SyncPlan[];
   bitflips: BitflipPlan[];
   /** Every file of the node, unit files included: the one list. */
@@ -93,6 +97,18 @@ export function planNode(node: NodeConfig, t: Templates): NodePlan {
         }
       : {}),
     ...(push ? { push: planPushTrigger(push, t) } : {}),
+    ...(node.monitoring?.nodeExporter
+      ? {
+          nodeExporter: {
+            key: "node-exporter",
+            unitName: NODE_EXPORTER_UNIT,
+            content: renderNodeExporterUnit(node.monitoring.nodeExporter.listen, t),
+            activation: "start" as const,
+            onConfigChange: "restart" as const,
+            masks: ["prometheus-node-exporter.service"],
+          },
+        }
+      : {}),
     sync: node.sync.map((job) => planSyncJob(syncModel(node, job), push, t)),
     bitflips: node.bitflips.map((flip) => planBitflip(bitflipModel(node, flip), t)),
   };
@@ -102,6 +118,7 @@ export function planNode(node: NodeConfig, t: Templates): NodePlan {
     ...plan.rsyncd.map((r) => r.unit),
     ...plan.sync.flatMap((s) => [s.service, s.timer, ...(s.pushPath ? [s.pushPath] : [])]),
     ...plan.bitflips.flatMap((b) => [b.service, b.timer]),
+    ...(plan.nodeExporter ? [plan.nodeExporter] : []),
   ];
   const files: PlannedFile[] = [
     ...plan.web.support,

@@ -22,6 +22,9 @@ export const STATUS_URL_PATH = "/mirror-status/";
 /** Prometheus textfile metrics (point node_exporter's textfile collector here). */
 export const METRICS_DIR = `${SYNC_STATE_DIR}/metrics`;
 
+/** The kit's node_exporter unit (Debian's own unit is masked). */
+export const NODE_EXPORTER_UNIT = "mirrorkit-node-exporter.service";
+
 /** The node's data volumes as a metric, for alerts on node_exporter's filesystem metrics. */
 export const VOLUME_METRICS_FILE = `${METRICS_DIR}/mirrorkit-volumes.prom`;
 
@@ -80,7 +83,7 @@ export const LOGROTATE_CONF = "/etc/logrotate.d/mirrorkit";
 export const REPORT_MIRROR_CONF = "/etc/mirrormanager-client/report_mirror.conf";
 
 /** Shell patterns matching every unit name the kit gives (mount units aside: named by their mount point). */
-export const KIT_UNIT_PATTERNS = [WEB_UNIT, "mirrorkit-rsyncd-*", "mirrorkit-sync-*", "mirrorkit-bitflip-*"];
+export const KIT_UNIT_PATTERNS = [WEB_UNIT, NODE_EXPORTER_UNIT, "mirrorkit-rsyncd-*", "mirrorkit-sync-*", "mirrorkit-bitflip-*"];
 
 /** A unit file's path. */
 export function unitFilePath(unit: string): string {

@@ -8,6 +8,7 @@ import * as path from "node:path";
 import { bootNode, changeSummary, forcedLogRotation, vmHost, waitFor, writeStackFile, type E2eNode } from "../lib/e2e";
 import { PROJECT_DIR, pulumi } from "../../scripts/lib/pulumi";
 import { startUpstream, type Upstream } from "../lib/upstream";
+import { startPrometheus } from "../lib/prometheus";
 import { keepaliveReuse, perAddressLimit, rsyncClient, rsyncListedPaths } from "../../scripts/lib/probes";
 import { sh, tmpDir } from "../lib/tools";
 
@@ -51,8 +52,10 @@ describe("complete node on a VM (real pulumi up)", { timeout: 40 * MINUTES }, ()
         },
       ],
       bitflips: flipAt ? [{ name: "f42", paths: ["fedora/releases/42"], at: flipAt }] : [],
+      monitoring: { nodeExporter: { listen: ":9100" } },
     });
     node = await bootNode("full", (vm) => config(vmHost(vm)), {
+      forwards: { 80: 0, 873: 0, 874: 0, 9100: 0 },
       guestForwards: { "10.0.2.100:873": `127.0.0.1:${upstream.port}` },
     });
   });
@@ -125,6 +128,28 @@ describe("complete node on a VM (real pulumi up)", { timeout: 40 * MINUTES }, ()
     const runAs = await node.vm.ssh("systemctl show -p User,Nice mirrorkit-sync-fedora.service");
     assert.match(runAs.stdout, /User=mirror/);
     assert.match(runAs.stdout, /Nice=10/);
+  });
+
+  it("a real Prometheus scrapes the node's node_exporter: the sync's metrics, the data volume, no unreadable file, and the kit's rules load with no alert firing", async () => {
+    const prometheus = await startPrometheus([`${node.vm.address}:${node.vm.ports[9100]}`]);
+    try {
+      const synced = await prometheus.waitFor('mirrorkit_sync_success{module="fedora"} == 1');
+      assert.equal(synced.length, 1, "the sync's success metric, through node_exporter's textfile collector");
+      const stale = await prometheus.query('mirrorkit_sync_stale_after_seconds{module="fedora"}');
+      assert.equal(stale[0]?.value[1], "7200", "tier 1: stale after 2 h");
+      const volume = await prometheus.query('mirrorkit_data_volume_info{mountpoint="/srv/mirror"}');
+      assert.equal(volume.length, 1);
+      // The join the volume alert makes finds the data volume's filesystem.
+      const free = await prometheus.query("(node_filesystem_avail_bytes / node_filesystem_size_bytes) * on (instance, mountpoint) group_left (volume) mirrorkit_data_volume_info");
+      assert.equal(free.length, 1, JSON.stringify(free));
+      assert.deepEqual(await prometheus.query("node_textfile_scrape_error == 1"), []);
+      const rules = (await (await fetch(`${prometheus.url}/api/v1/rules`)).json()) as { data: { groups: { rules: { name: string; health: string }[] }[] } };
+      const loaded = rules.data.groups.flatMap((g) => g.rules);
+      assert.deepEqual(loaded.map((r) => r.name).sort(), ["MirrorkitMetricsUnreadable", "MirrorkitSyncFailing", "MirrorkitSyncStale", "MirrorkitVolumeNearlyFull"]);
+      assert.deepEqual(await prometheus.query("ALERTS"), [], "nothing fires on a healthy node");
+    } finally {
+      prometheus.stop();
+    }
   });
 
   it("an unchanged upstream lastupdate skips the rsync", async () => {

@@ -19,7 +19,8 @@ import { planVolume } from "../../plan/volume";
 import { planWebServer } from "../../plan/web";
 import { PROJECT_DIR } from "../../scripts/lib/pulumi";
 import { nodeConfig } from "../lib/fixtures";
-import { sh, tmpDir } from "../lib/tools";
+import { planNode } from "../../plan/node";
+import { exposure, sh, tmpDir } from "../lib/tools";
 
 const t = KIT_TEMPLATES;
 const PUSH_KEY = "ssh-ed25519 AAAAC3NzaC1lZDI1NTE5AAAAIKc0Yh9o0v6sCkq3YdW0Xq4l1n7c2f1JxVbq0rS5mPpE upstream";
@@ -196,5 +197,29 @@ describe("plan/ is pure", () => {
     assert.deepEqual([...external].filter((spec) => spec.startsWith("@pulumi") || spec === "node:child_process").sort(), []);
     // It can fail: the host runtime's components do import @pulumi.
     assert.match(fs.readFileSync(path.join(PROJECT_DIR, "components", "web-server.ts"), "utf8"), /from "@pulumi\/pulumi"/);
+  });
+});
+
+describe("plan/node.ts: monitoring.nodeExporter", () => {
+  it("node_exporter under the kit's unit: the sync metrics as its textfile directory, the listen address given, Debian's unit masked; verifies and scores <= 2.5", () => {
+    const node = nodeConfig({ monitoring: { nodeExporter: { listen: "10.0.0.5:9100" } } });
+    const plan = planNode(node, t);
+    assert.ok(plan.nodeExporter);
+    assert.ok(plan.packages.includes("prometheus-node-exporter"));
+    assert.deepEqual([plan.nodeExporter.unitName, plan.nodeExporter.activation, plan.nodeExporter.masks], [paths.NODE_EXPORTER_UNIT, "start", ["prometheus-node-exporter.service"]]);
+    assert.match(plan.nodeExporter.content, new RegExp(`^ExecStart=/usr/bin/prometheus-node-exporter --web.listen-address=10\\.0\\.0\\.5:9100 --collector.textfile.directory=${paths.METRICS_DIR}$`, "m"));
+    assert.ok(plan.files.some((f) => f.path === `${paths.SYSTEMD_DIR}/${paths.NODE_EXPORTER_UNIT}`), "its unit file is in the plan's files");
+    const dir = tmpDir("node-exporter");
+    const unit = path.join(dir, paths.NODE_EXPORTER_UNIT);
+    fs.writeFileSync(unit, plan.nodeExporter.content);
+    const r = sh("systemd-analyze", ["verify", unit]);
+    assert.equal(r.code, 0, r.out);
+    assert.ok(exposure(unit) <= 2.5, `exposure ${exposure(unit)}`);
+    assert.equal(planNode(nodeConfig({}), t).nodeExporter, undefined, "none unless asked");
+  });
+  it("a listen address is required and checked; Docker nodes refuse it", () => {
+    assert.throws(() => nodeConfig({ monitoring: { nodeExporter: {} } }), /monitoring\.nodeExporter\.listen/);
+    assert.throws(() => nodeConfig({ monitoring: { nodeExporter: { listen: "everywhere" } } }), /monitoring\.nodeExporter\.listen: address:port/);
+    assert.throws(() => nodeConfig({ runtime: "docker", monitoring: { nodeExporter: { listen: ":9100" } } }), /monitoring\.nodeExporter: not supported by runtime "docker"/);
   });
 });
