@@ -5,6 +5,7 @@ import { downstreamCredentials, downstreamInfo, parseDownstreamInfo, withUpstrea
 import { DockerNode } from "./components/docker-node";
 import { MirrorNode } from "./components/mirror-node";
 import { plainTextSecrets, plainTextSecretsMessage } from "./components/plaintext-secrets";
+import { stackFile } from "./components/stack-files";
 import * as fs from "node:fs";
 import * as path from "node:path";
 import { parse as parseYaml } from "yaml";
@@ -71,7 +72,7 @@ async function resolveUpstreamStack(node: NodeBaseConfig): Promise<NodeBaseConfi
  * engine says; one with some encrypted value is let through with a warning.
  */
 function plainTextSecretsProblem(raw: Record<string, unknown>): string | undefined {
-  const file = path.join("stacks", `Pulumi.${pulumi.getStack()}.yaml`);
+  const file = path.relative(process.cwd(), stackFile(process.cwd(), pulumi.getStack()));
   if (fs.existsSync(file)) {
     const doc = (parseYaml(fs.readFileSync(file, "utf8")) ?? {}) as { config?: Record<string, unknown> };
     const plain = plainTextSecrets(doc.config?.["mirrorkit:node"]).map((s) => s.path);

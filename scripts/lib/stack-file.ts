@@ -6,6 +6,7 @@ import * as path from "node:path";
 import { parse } from "yaml";
 import { plainTextSecrets, type Segment } from "../../components/plaintext-secrets";
 import { PROJECT_DIR, pulumi, stackNames } from "./pulumi";
+import { stackFile } from "../../components/stack-files";
 
 export const SECRET = "[secret-from-stack]";
 
@@ -20,7 +21,7 @@ function dropSecure(value: unknown): unknown {
 }
 
 export function stackFilePath(stack: string): string {
-  return path.join(PROJECT_DIR, "stacks", `Pulumi.${stack}.yaml`);
+  return stackFile(PROJECT_DIR, stack);
 }
 
 export function readStackFile(stack: string): { config: Record<string, unknown> } {
