@@ -61,7 +61,7 @@ export const AccountsSchema = z
   })
   .strict();
 
-const sshPublicKey = z
+export const sshPublicKey = z
   .string()
   .regex(/^(ssh-ed25519|ssh-rsa|ecdsa-sha2-nistp(256|384|521)) [A-Za-z0-9+/]+={0,3}( [^\n]*)?$/, "one OpenSSH public key line (type, key, comment)");
 
@@ -93,7 +93,9 @@ const relativePath = z
   .regex(/^[^/]/, "a path relative to mirrorRoot")
   .regex(new RegExp(`^${SEGMENT}(/${SEGMENT})*/?$`), PATH_CHARS_MESSAGE)
   .refine((p) => !p.split("/").includes(".."), "a path without '..'");
-const moduleName = z.string().regex(/^[A-Za-z0-9][A-Za-z0-9._-]{0,63}$/, "letters, digits, '.', '_' or '-'");
+export const moduleName = z.string().regex(/^[A-Za-z0-9][A-Za-z0-9._-]{0,63}$/, "letters, digits, '.', '_' or '-'");
+/** An rsync server, rsync://host[:port], without a module. */
+export const rsyncServer = z.string().regex(/^rsync:\/\/([A-Za-z0-9.-]+|\[[0-9A-Fa-f:.]+\])(:\d{1,5})?\/?$/, "rsync://host[:port], without a module");
 /** systemd OnCalendar= expression; checked on the host with systemd-analyze calendar. */
 const calendar = z.string().min(1).regex(/^[A-Za-z0-9*:,./~ +-]+$/, "one systemd calendar expression (letters, digits, space and * : , . / ~ + -)");
 
@@ -265,14 +267,13 @@ export const BitflipSchema = z
 
 /** A node as written and validated, before its preset fills the sync jobs (a tier 2 resolves its upstream here). */
 export type NodeBaseConfig = z.output<typeof NodeBaseSchema>;
-type ParsedNode = NodeBaseConfig;
 
 /**
  * Expands the distro preset: sync jobs when none are given, public rsync
  * modules for a tier 1 when none are given, and the disk need when unset.
  * Explicit config always wins; defaults live here and in the schema only.
  */
-function applyPreset(node: ParsedNode): Omit<ParsedNode, "diskNeedGiB"> & { diskNeedGiB: number } {
+function applyPreset(node: NodeBaseConfig): Omit<NodeBaseConfig, "diskNeedGiB"> & { diskNeedGiB: number } {
   const d = node.distro;
   if (!d) return { ...node, diskNeedGiB: node.diskNeedGiB ?? 100 };
   const preset = PRESETS[d.preset];
@@ -326,7 +327,7 @@ const NodeBaseSchema = z
          * The upstream rsync server: rsync://host[:port] (tier 0 for a tier 1, a tier 1 for a
          * tier 2). Filled from `upstreamStack` when that is set.
          */
-        upstream: z.string().regex(/^rsync:\/\/([A-Za-z0-9.-]+|\[[0-9A-Fa-f:.]+\])(:\d{1,5})?\/?$/, "rsync://host[:port], without a module").optional(),
+        upstream: rsyncServer.optional(),
         /** Appended to the preset's module names, e.g. "-tier" for a tier 1's private modules. */
         moduleSuffix: z.string().regex(/^[A-Za-z0-9._-]*$/, "letters, digits, '.', '_' or '-'").default(""),
         /** Per preset module, the upstream module to sync it from (e.g. a tier 1's private module). */

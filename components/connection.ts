@@ -16,9 +16,7 @@ export type Connection = command.types.input.remote.ConnectionArgs;
 export function connectionFor(host: HostConfig, projectDir = process.cwd()): pulumi.Output<Connection> {
   let key: string;
   if (host.privateKeyPath !== undefined) {
-    const file = host.privateKeyPath.startsWith("~/")
-      ? path.join(process.env.HOME ?? "/", host.privateKeyPath.slice(2))
-      : path.resolve(projectDir, host.privateKeyPath);
+    const file = privateKeyFile(host.privateKeyPath, projectDir);
     if (fs.existsSync(file)) {
       key = fs.readFileSync(file, "utf8");
     } else if (pulumi.runtime.isDryRun()) {
@@ -42,3 +40,8 @@ export function connectionFor(host: HostConfig, projectDir = process.cwd()): pul
   });
 }
 
+
+/** Where host.privateKeyPath points: a leading ~ against $HOME, anything else against the project. */
+export function privateKeyFile(keyPath: string, projectDir = process.cwd()): string {
+  return keyPath.startsWith("~/") ? path.join(process.env.HOME ?? "/", keyPath.slice(2)) : path.resolve(projectDir, keyPath);
+}

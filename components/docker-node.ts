@@ -7,10 +7,10 @@ import * as pulumi from "@pulumi/pulumi";
 import * as docker from "@pulumi/docker";
 import { DockerSchema, redactSecrets, type NodeConfig } from "./config";
 import { nodeEndpoints, type MirrorNodeEndpoints } from "./mirror-node";
-import { runtimeDirName } from "./render/nginx";
 import { renderRsyncdSecrets } from "./render/rsync";
 import { templatesFor } from "./render/templates";
 import { planNode } from "../plan/node";
+import { unitLogDir, unitRuntimeDir } from "../plan/paths";
 
 export const DOCKER_CONTEXT = path.resolve(__dirname, "..", "docker");
 
@@ -53,7 +53,6 @@ export class DockerNode extends pulumi.ComponentResource {
     // The same plan as the host runtime: its web and rsync files become uploads.
     const plan = planNode(args, templatesFor(args.templateDir));
     const web = plan.web.model;
-    const webDir = runtimeDirName(web.unitName);
     const webCommand =
       args.web.server === "nginx"
         ? ["/usr/sbin/nginx", "-c", web.configPath, "-e", "stderr", "-g", "daemon off;"]
@@ -71,7 +70,7 @@ export class DockerNode extends pulumi.ComponentResource {
         volumes: treeMount,
         ports: webPorts,
         readOnly: true,
-        tmpfs: { [`/run/${webDir}`]: "mode=0755", [`/var/log/${webDir}`]: "mode=0755", "/tmp": "" },
+        tmpfs: { [unitRuntimeDir(web.unitName)]: "mode=0755", [unitLogDir(web.unitName)]: "mode=0755", "/tmp": "" },
         capabilities: { drops: ["ALL"], adds: ["NET_BIND_SERVICE"] },
         securityOpts: ["no-new-privileges:true"],
         restart: "unless-stopped",
@@ -88,7 +87,6 @@ export class DockerNode extends pulumi.ComponentResource {
           permissions: secrets.mode,
         });
       }
-      const dir = m.unitName.replace(/\.service$/, "");
       new docker.Container(
         `${name}-rsyncd-${m.instance}`,
         {
@@ -101,7 +99,7 @@ export class DockerNode extends pulumi.ComponentResource {
           volumes: treeMount,
           ports: [{ internal: m.port, external: m.port }],
           readOnly: true,
-          tmpfs: { [`/run/${dir}`]: "mode=0755", "/tmp": "" },
+          tmpfs: { [unitRuntimeDir(m.unitName)]: "mode=0755", "/tmp": "" },
           capabilities: { drops: ["ALL"], adds: ["NET_BIND_SERVICE", "SETUID", "SETGID", "SYS_CHROOT"] },
           securityOpts: ["no-new-privileges:true"],
           restart: "unless-stopped",

@@ -3,7 +3,7 @@
 // passwords as the secret `downstreamCredentials`); a tier-2 stack names that
 // stack in `upstreamStack` and reads them through a StackReference.
 import { z } from "zod";
-import type { NodeBaseConfig, NodeConfig } from "./config";
+import { moduleName, rsyncServer, sshPublicKey, type NodeBaseConfig, type NodeConfig } from "./config";
 
 export interface DownstreamInfo {
   /** rsync://host:port of the private daemon. */
@@ -33,9 +33,9 @@ export function downstreamCredentials(node: NodeConfig): Record<string, string> 
 
 /** What a tier-1 stack exports as `downstream`, checked before a tier 2 uses it. */
 const DownstreamInfoSchema = z.object({
-  rsync: z.string().regex(/^rsync:\/\/([A-Za-z0-9.-]+|\[[0-9A-Fa-f:.]+\])(:\d{1,5})?\/?$/, "rsync://host[:port]"),
-  modules: z.record(z.string().regex(/^[A-Za-z0-9][A-Za-z0-9._-]{0,63}$/), z.string().regex(/^[A-Za-z0-9][A-Za-z0-9._-]{0,63}$/, "an rsync module name")),
-  pushKey: z.string().regex(/^(ssh-ed25519|ssh-rsa|ecdsa-sha2-nistp(256|384|521)) [A-Za-z0-9+/]+={0,3}( [^\n]*)?$/, "one OpenSSH public key line").optional(),
+  rsync: rsyncServer,
+  modules: z.record(moduleName, moduleName),
+  pushKey: sshPublicKey.optional(),
 });
 
 /** A tier-1 stack's `downstream` output, or the problems with it (each named by its field). */

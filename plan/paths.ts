@@ -34,6 +34,15 @@ export const WEB_CONFIG = { nginx: `${KIT_CONFIG_DIR}/nginx/nginx.conf`, apache:
 /** The njs filter that hides unreadable (staged) entries from nginx's listings. */
 export const NGINX_LISTING_FILTER = `${KIT_CONFIG_DIR}/nginx/listing-filter.js`;
 
+/** A kit unit's own runtime directory (RuntimeDirectory=, pid files and sockets). */
+export function unitRuntimeDir(unit: string): string {
+  return `/run/${unit.replace(/\.service$/, "")}`;
+}
+/** A kit unit's own log directory (LogsDirectory=). */
+export function unitLogDir(unit: string): string {
+  return `/var/log/${unit.replace(/\.service$/, "")}`;
+}
+
 export type RsyncInstance = "public" | "private";
 export function rsyncdUnit(instance: RsyncInstance): string {
   return `mirrorkit-rsyncd-${instance}.service`;

@@ -1,11 +1,11 @@
 // The web server's part of a node: its support files, its config (checked by
 // the server itself) and the kit's unit, for nginx or Apache.
 import type { AccountsConfig, VolumeConfig, WebConfig } from "../components/config";
-import { runtimeDirName, webModel, type WebModel } from "../components/render/nginx";
+import { webModel, type WebModel } from "../components/render/nginx";
 import { renderWebConf, renderWebServerUnit, webConfigCheck, webSupportFiles } from "../components/render/web";
 import type { Templates } from "../components/render/templates";
 import { rootFile, type PlannedFile, type PlannedUnit } from "./files";
-import { LOGROTATE_CONF } from "./paths";
+import { LOGROTATE_CONF, unitLogDir, unitRuntimeDir } from "./paths";
 import { logrotateCheck, renderLogrotate } from "../components/render/logrotate";
 
 export interface WebPlanInput {
@@ -29,9 +29,8 @@ export interface WebPlan {
 
 export function planWebServer(input: WebPlanInput, t: Templates): WebPlan {
   const model = webModel(input);
-  const rt = runtimeDirName(model.unitName);
   // The config's own check reads these directories.
-  const prepare = `install -d -m 0755 /run/${rt} /var/log/${rt}`;
+  const prepare = `install -d -m 0755 ${unitRuntimeDir(model.unitName)} ${unitLogDir(model.unitName)}`;
   return {
     model,
     support: webSupportFiles(model, t).map((f) => rootFile(f.key, f.path, f.content, "0644", f.validate)),

@@ -11,6 +11,7 @@ import * as os from "node:os";
 import * as path from "node:path";
 import { parseArgs } from "node:util";
 import { completeNode, ConfigError, parseNodeBase, type HostConfig, type NodeConfig } from "../components/config";
+import { privateKeyFile } from "../components/connection";
 import { parseDownstreamInfo, withUpstreamStack } from "../components/downstream";
 import { templatesFor } from "../components/render/templates";
 import { planNode } from "../plan/node";
@@ -50,7 +51,7 @@ async function stackNode(stack: string): Promise<NodeConfig> {
 function sshArgs(host: HostConfig, scratch: string): string[] {
   let key: string | undefined;
   if (host.privateKeyPath !== undefined) {
-    key = host.privateKeyPath.startsWith("~/") ? path.join(os.homedir(), host.privateKeyPath.slice(2)) : path.resolve(PROJECT_DIR, host.privateKeyPath);
+    key = privateKeyFile(host.privateKeyPath, PROJECT_DIR);
   } else if (host.privateKey !== undefined) {
     key = path.join(scratch, "key");
     fs.writeFileSync(key, host.privateKey.endsWith("\n") ? host.privateKey : `${host.privateKey}\n`, { mode: 0o600 });

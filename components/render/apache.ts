@@ -1,7 +1,7 @@
 // Apache httpd configuration of a mirror node: the same behaviour as the
 // nginx one, with mod_qos (packaged by Debian) for the per-address limit.
-import { BINARY_EXTENSIONS, CACHE_CLASSES, renderWebUnit, listenAndTlsFields, runtimeDirName, type WebModel } from "./nginx";
-import { STATUS_URL_PATH } from "../../plan/paths";
+import { BINARY_EXTENSIONS, CACHE_CLASSES, renderWebUnit, listenAndTlsFields, type WebModel } from "./nginx";
+import { STATUS_URL_PATH, unitLogDir, unitRuntimeDir } from "../../plan/paths";
 import { HEADER } from "./systemd";
 import { KIT_TEMPLATES, type Templates } from "./templates";
 
@@ -28,7 +28,6 @@ export function apacheModules(tls: boolean): { name: string; file: string }[] {
 }
 
 export function renderApacheConf(m: WebModel, serverName = "localhost", t: Templates = KIT_TEMPLATES): string {
-  const dir = runtimeDirName(m.unitName);
   return t.render("apache/httpd.conf.hbs", {
     header: HEADER,
     mirrorRoot: m.mirrorRoot,
@@ -36,8 +35,8 @@ export function renderApacheConf(m: WebModel, serverName = "localhost", t: Templ
     user: m.user,
     configPath: m.configPath,
     serverName,
-    runtimeDir: `/run/${dir}`,
-    logDir: `/var/log/${dir}`,
+    runtimeDir: unitRuntimeDir(m.unitName),
+    logDir: unitLogDir(m.unitName),
     modules: apacheModules(m.web.tls !== undefined),
     pcreLibrary: PCRE_LIBRARY,
     statusDir: m.statusDir,

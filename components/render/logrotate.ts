@@ -1,14 +1,14 @@
 // logrotate's config for the web server's logs, which Debian's own logrotate
 // files do not cover; a reload makes the server open new files.
 import type { WebModel } from "./nginx";
-import { runtimeDirName } from "./nginx";
+import { unitLogDir } from "../../plan/paths";
 import { HEADER } from "./systemd";
 import { KIT_TEMPLATES, type Templates } from "./templates";
 
 export function renderLogrotate(m: WebModel, t: Templates = KIT_TEMPLATES): string {
   return t.render("logrotate/mirrorkit.hbs", {
     header: HEADER,
-    logDir: `/var/log/${runtimeDirName(m.unitName)}`,
+    logDir: unitLogDir(m.unitName),
     unitName: m.unitName,
     user: m.user,
     group: m.group,

@@ -2,7 +2,7 @@
 import { isIPv6 } from "node:net";
 import type { WebConfig } from "../config";
 import { HEADER, mountUnitName, renderServiceUnit } from "./systemd";
-import { NGINX_LISTING_FILTER, STATUS_DIR, STATUS_URL_PATH, WEB_CONFIG, WEB_UNIT } from "../../plan/paths";
+import { NGINX_LISTING_FILTER, STATUS_DIR, STATUS_URL_PATH, unitLogDir, unitRuntimeDir, WEB_CONFIG, WEB_UNIT } from "../../plan/paths";
 import { KIT_TEMPLATES, type Templates } from "./templates";
 
 /** Served as application/octet-stream: packages and images (Fedora guide). */
@@ -96,7 +96,6 @@ export function runtimeDirName(unitName: string): string {
 }
 
 export function renderNginxConf(m: WebModel, t: Templates = KIT_TEMPLATES): string {
-  const dir = runtimeDirName(m.unitName);
   return t.render("nginx/nginx.conf.hbs", {
     header: HEADER,
     mirrorRoot: m.mirrorRoot,
@@ -106,8 +105,8 @@ export function renderNginxConf(m: WebModel, t: Templates = KIT_TEMPLATES): stri
     listingFilter: m.listingFilterPath,
     statusDir: m.statusDir,
     statusUrlPath: STATUS_URL_PATH,
-    runtimeDir: `/run/${dir}`,
-    logDir: `/var/log/${dir}`,
+    runtimeDir: unitRuntimeDir(m.unitName),
+    logDir: unitLogDir(m.unitName),
     keepaliveTimeoutSeconds: m.web.keepaliveTimeoutSeconds,
     keepaliveRequests: m.web.keepaliveRequests,
     isoConnectionsPerIp: m.web.isoConnectionsPerIp,

@@ -2,7 +2,7 @@
 import type { AccountsConfig, NodeConfig } from "../config";
 import { HEADER, mountUnitName, renderServiceUnit } from "./systemd";
 import { KIT_TEMPLATES, type Templates } from "./templates";
-import { rsyncdConfigPath, rsyncdUnit, RSYNCD_PRIVATE_SECRETS, type RsyncInstance } from "../../plan/paths";
+import { rsyncdConfigPath, rsyncdUnit, RSYNCD_PRIVATE_SECRETS, unitRuntimeDir, type RsyncInstance } from "../../plan/paths";
 
 export type { RsyncInstance };
 
@@ -79,7 +79,7 @@ export function renderRsyncdConf(m: RsyncdModel, t: Templates = KIT_TEMPLATES): 
     port: m.port,
     user: m.user,
     group: m.group,
-    runtimeDir: `/run/${m.unitName.replace(/\.service$/, "")}`,
+    runtimeDir: unitRuntimeDir(m.unitName),
     // The private module is never listed; public ones are.
     list: isPrivate ? "no" : "yes",
     maxConnections: m.maxConnections,
