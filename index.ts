@@ -1,7 +1,7 @@
 // The Pulumi program: one mirror node from the stack's `mirrorkit:node` config.
 import * as pulumi from "@pulumi/pulumi";
-import { completeNode, ConfigError, configWarnings, parseNodeBase, type NodeBaseConfig, type NodeConfig } from "./components/config";
-import { downstreamCredentials, downstreamInfo, parseDownstreamInfo, withUpstreamStack, type DownstreamInfo } from "./components/downstream";
+import { completeNode, ConfigError, configWarnings, parseNodeBase, projectName, type NodeBaseConfig, type NodeConfig } from "./components/config";
+import { downstreamCredentials, downstreamInfo, parseDownstreamInfo, withProjectUpstream, withUpstreamStack, type DownstreamInfo } from "./components/downstream";
 import { DockerNode } from "./components/docker-node";
 import { MirrorNode } from "./components/mirror-node";
 import { plainTextSecrets, plainTextSecretsMessage } from "./components/plaintext-secrets";
@@ -33,11 +33,9 @@ function rawConfig(): Record<string, unknown> {
   }
 }
 
-/** A tier 2: its upstream host, modules and password from the tier-1 stack's outputs. */
-async function resolveUpstreamStack(node: NodeBaseConfig): Promise<NodeBaseConfig> {
-  const ref = node.upstreamStack;
-  if (!ref) return node;
-  const tier1 = new pulumi.StackReference(`upstream-${node.name}`, { name: ref.name });
+/** What a tier-1 stack hands its tier 2s, read by StackReference: the private daemon, its modules, the tier user's password. */
+async function readTier1(resourceName: string, ref: { name: string; user: string }, field: string): Promise<{ info: DownstreamInfo; password: string }> {
+  const tier1 = new pulumi.StackReference(resourceName, { name: ref.name });
   let info: DownstreamInfo | undefined;
   let passwords: Record<string, string> = {};
   try {
@@ -47,20 +45,35 @@ async function resolveUpstreamStack(node: NodeBaseConfig): Promise<NodeBaseConfi
     passwords = (creds.secretValue ?? creds.value ?? {}) as Record<string, string>;
   } catch (err) {
     info = undefined;
-    if (!pulumi.runtime.isDryRun()) throw new pulumi.RunError(`upstreamStack.name: cannot read stack "${ref.name}": ${err instanceof Error ? err.message : String(err)}`);
+    if (!pulumi.runtime.isDryRun()) throw new pulumi.RunError(`${field}.name: cannot read stack "${ref.name}": ${err instanceof Error ? err.message : String(err)}`);
   }
   if (!info) {
-    const problem = `upstreamStack.name: stack "${ref.name}" exports no "downstream" (a tier 1 with rsync.private, deployed first)`;
+    const problem = `${field}.name: stack "${ref.name}" exports no "downstream" (a tier 1 with rsync.private, deployed first)`;
     if (!pulumi.runtime.isDryRun()) throw new pulumi.RunError(problem);
     // A preview (e.g. the policy check in CI) still shows everything else.
     void pulumi.log.warn(`${problem}; this preview uses a placeholder upstream`);
-    return withUpstreamStack(node, { rsync: "rsync://tier1-not-deployed:874", modules: {} }, ref.user, "placeholder-password");
+    return { info: { rsync: "rsync://tier1-not-deployed:874", modules: {} }, password: "placeholder-password" };
   }
   const password = passwords[ref.user];
   if (password === undefined) {
-    throw new pulumi.RunError(`upstreamStack.user: "${ref.user}" is not one of ${ref.name}'s rsync.private.users`);
+    throw new pulumi.RunError(`${field}.user: "${ref.user}" is not one of ${ref.name}'s rsync.private.users`);
   }
-  return withUpstreamStack(node, info, ref.user, password);
+  return { info, password };
+}
+
+/** A tier 2 (or each tier-2 project): upstream host, modules and password from its tier-1 stack's outputs. */
+async function resolveUpstreamStacks(node: NodeBaseConfig): Promise<NodeBaseConfig> {
+  let resolved = node;
+  if (node.upstreamStack) {
+    const { info, password } = await readTier1(`upstream-${node.name}`, node.upstreamStack, "upstreamStack");
+    resolved = withUpstreamStack(resolved, info, node.upstreamStack.user, password);
+  }
+  for (const [index, project] of node.projects.entries()) {
+    if (!project.upstreamStack) continue;
+    const { info, password } = await readTier1(`upstream-${node.name}-${projectName(project)}`, project.upstreamStack, `projects[${index}].upstreamStack`);
+    resolved = withProjectUpstream(resolved, project, info, project.upstreamStack.user, password);
+  }
+  return resolved;
 }
 
 /**
@@ -104,7 +117,7 @@ function parseChecked(raw: Record<string, unknown>): NodeBaseConfig {
 export = async () => {
   const raw = rawConfig();
   // Typed from here on: a tier 2's upstream is filled in before the preset completes the node.
-  const node: NodeConfig = completeNode(await resolveUpstreamStack(parseChecked(raw)));
+  const node: NodeConfig = completeNode(await resolveUpstreamStacks(parseChecked(raw)));
   for (const warning of configWarnings(node)) void pulumi.log.warn(warning);
   const mirror = node.runtime === "docker" ? new DockerNode(node.name, node) : new MirrorNode(node.name, node);
 

@@ -2,7 +2,7 @@
 // place defaults live. Components take the parsed, fully-defaulted types.
 import { isIP } from "node:net";
 import { z } from "zod";
-import { PRESETS, PRESET_NAMES } from "./presets";
+import { PRESETS, PRESET_NAMES, presetModules, type DistroPreset } from "./presets";
 import { coversEveryone, isSystemPath } from "./safety";
 import { REPORT_MIRROR_CONF } from "../plan/paths";
 
@@ -182,7 +182,8 @@ export const PrivateRsyncSchema = z
   .object({
     /** Fedora's example port; also rsync-over-TLS's default, hence configurable. */
     port: port.default(874),
-    modules: z.array(PublicModuleSchema).min(1, "at least one private module"),
+    /** Modules as written; tier-1 projects add theirs (at least one in all). */
+    modules: z.array(PublicModuleSchema).default([]),
     /** Downstream mirrors allowed to connect. Required: the module is never open to all. */
     hostsAllow: z.array(hostPattern).min(1, "at least one downstream address"),
     users: z.array(TierUserSchema).min(1, "at least one authenticated user"),
@@ -214,6 +215,10 @@ export const SyncModuleSchema = z
     excludes: z.array(z.string().regex(/^[^\n]+$/, "one pattern")).default([]),
     /** Upstream file whose change means new content (e.g. "lastupdate"); rsync runs only then. */
     checkFile: relativePath.optional(),
+    /** The tier this tree is mirrored at, when it differs from the node's (a project's tier). */
+    tier: z.union([z.literal(1), z.literal(2)]).optional(),
+    /** The project the job belongs to, shown on the status page and as a metrics label; default the job's name. */
+    project: moduleName.optional(),
     /** Credentials for a private upstream module. */
     user: z.string().regex(/^[A-Za-z0-9._-]{1,64}$/, "an rsync user name (letters, digits, . _ -)").optional(),
     password: z.string().min(1).optional(),
@@ -265,17 +270,160 @@ export const BitflipSchema = z
   })
   .strict();
 
+const tierNumber = z.union([z.literal(1), z.literal(2)]);
+const rsyncUser = z.string().regex(/^[A-Za-z0-9._-]{1,64}$/, "an rsync user name (letters, digits, . _ -)");
+/** A tier-1 stack to sync from (a StackReference name) and the tier user to authenticate as. */
+const UpstreamStackSchema = z.object({ name: z.string().min(1), user: z.string().min(1) }).strict();
+
+/** A project no preset covers: its modules, stages and change check, as its guide gives them. */
+const CustomProjectSchema = z
+  .object({
+    title: z.string().regex(/^[^\n%]+$/, "one line, without '%' (rsyncd.conf expands %VAR%)"),
+    modules: z
+      .array(z.object({ name: moduleName, upstreamModule: moduleName, path: relativePath }).strict())
+      .min(1, "at least one module"),
+    stages: z.enum(["single", "debian", "rpm"]).default("single"),
+    checkFile: relativePath.optional(),
+    diskNeedGiB: z.number().int().min(1).default(100),
+  })
+  .strict();
+
+/**
+ * One distribution the node carries: where it comes from, at which tier, which of
+ * its guide's modules, and how it is served. A node lists several.
+ */
+export const ProjectSchema = z
+  .object({
+    /** Key of the project (status rows, metrics label, resources); default the preset's name. */
+    name: moduleName.optional(),
+    preset: z.enum(PRESET_NAMES).optional(),
+    custom: CustomProjectSchema.optional(),
+    /** Tier 1 (from tier 0, offers a private module) or tier 2 (from a tier 1); default the node's tier. */
+    tier: tierNumber.optional(),
+    /** The upstream rsync server, rsync://host[:port]. */
+    upstream: rsyncServer.optional(),
+    /** Or, for a tier 2, the tier-1 stack whose private modules it syncs (host, modules and password by StackReference). */
+    upstreamStack: UpstreamStackSchema.optional(),
+    user: rsyncUser.optional(),
+    password: z.string().min(1).optional(),
+    /** Which of the guide's modules to sync; default the preset's recommended ones. */
+    modules: z.array(moduleName).min(1).optional(),
+    /** Per module, the upstream module to sync it from (e.g. a tier 1's private module). */
+    upstreamModules: z.record(moduleName, moduleName).default({}),
+    /** OnCalendar= of its sync jobs; default the preset's, by tier. */
+    schedule: calendar.optional(),
+    randomizedDelaySeconds: z.number().int().min(0).max(3600).optional(),
+    staleAfterSeconds: z.number().int().min(60).max(30 * 86400).optional(),
+    /** rsync exclude patterns on top of the preset's (e.g. architectures the node does not carry). */
+    excludes: z.array(z.string().regex(/^[^\n]+$/, "one pattern")).default([]),
+    /** Serve each module on the public rsync daemon, under the module's name. */
+    publicModule: z.boolean().default(true),
+    /** Offer each module to tier 2s on the private daemon as <module>-tier; default on for a tier 1. */
+    privateModule: z.boolean().optional(),
+    /** Override of the disk need (GiB); default the chosen modules' sum. */
+    diskNeedGiB: z.number().int().min(1).optional(),
+  })
+  .strict()
+  .superRefine((p, ctx) => {
+    if ((p.preset === undefined) === (p.custom === undefined)) {
+      ctx.addIssue({ code: "custom", path: ["preset"], message: `set exactly one of preset (${PRESET_NAMES.join(", ")}) or custom` });
+    }
+    if (p.custom && p.name === undefined) ctx.addIssue({ code: "custom", path: ["name"], message: "a custom project needs a name" });
+    if ((p.user === undefined) !== (p.password === undefined)) {
+      ctx.addIssue({ code: "custom", path: ["password"], message: "set both user and password, or neither" });
+    }
+    if ((p.upstream === undefined) === (p.upstreamStack === undefined)) {
+      ctx.addIssue({ code: "custom", path: ["upstream"], message: "set exactly one of upstream (rsync://host[:port]) or upstreamStack (a tier-1 stack)" });
+    }
+    if (p.upstreamStack && p.tier === 1) ctx.addIssue({ code: "custom", path: ["upstreamStack"], message: "only a tier-2 project syncs from a tier-1 stack" });
+    if (p.upstreamStack && p.user !== undefined) ctx.addIssue({ code: "custom", path: ["user"], message: "comes from upstreamStack.user" });
+    if (p.preset && p.modules) {
+      const offered = presetModules(PRESETS[p.preset]).map((m) => m.name);
+      p.modules.forEach((m, i) => {
+        if (!offered.includes(m)) ctx.addIssue({ code: "custom", path: ["modules", i], message: `"${m}" is not a ${p.preset} module; choose from ${offered.join(", ")}` });
+      });
+    }
+    if (p.custom && p.modules) ctx.addIssue({ code: "custom", path: ["modules"], message: "a custom project syncs its custom.modules" });
+  });
+
+export type ProjectConfig = z.output<typeof ProjectSchema>;
+
+/** A project's effective tier. */
+export function projectTier(project: ProjectConfig, nodeTier: 1 | 2): 1 | 2 {
+  return project.tier ?? nodeTier;
+}
+
+/** A project's key. */
+export function projectName(project: ProjectConfig): string {
+  return project.name ?? project.preset ?? "custom";
+}
+
+/** What a project syncs and how, from its preset or its custom description. */
+function projectSource(project: ProjectConfig) {
+  if (project.custom) {
+    const c = project.custom;
+    return { title: c.title, modules: c.modules.map((m) => ({ ...m, diskNeedGiB: c.diskNeedGiB / c.modules.length })), excludes: [] as string[], stages: c.stages, checkFile: c.checkFile, schedule: { 1: TIER_SYNC_DEFAULTS[1].schedule, 2: TIER_SYNC_DEFAULTS[2].schedule } };
+  }
+  const preset: DistroPreset = PRESETS[project.preset ?? "debian"];
+  const all = presetModules(preset);
+  const chosen = project.modules ? all.filter((m) => project.modules!.includes(m.name)) : preset.modules.map((m) => ({ ...m, diskNeedGiB: preset.diskNeedGiB / preset.modules.length }));
+  return { title: preset.title, modules: chosen.map((m) => ({ ...m, diskNeedGiB: m.diskNeedGiB ?? preset.diskNeedGiB })), excludes: preset.excludes, stages: preset.stages, checkFile: preset.checkFile, schedule: preset.schedule };
+}
+
+/** What a project adds to the node: sync jobs, public and private modules, disk need. */
+export interface ProjectExpansion {
+  sync: SyncModuleConfig[];
+  publicModules: { name: string; path: string; comment: string }[];
+  privateModules: { name: string; path: string; comment: string }[];
+  diskNeedGiB: number;
+}
+
+/** The private module through which a tier-1 project hands a module to its tier 2s. */
+export function privateModuleName(module: string): string {
+  return `${module}-tier`;
+}
+
+export function expandProject(project: ProjectConfig, nodeTier: 1 | 2): ProjectExpansion {
+  const tier = projectTier(project, nodeTier);
+  const source = projectSource(project);
+  const upstream = (project.upstream ?? "rsync://unresolved-upstream-stack").replace(/\/+$/, "");
+  const sync = source.modules.map((m) =>
+    // Through the job schema, so its defaults stay the only ones.
+    SyncModuleSchema.parse({
+      name: m.name,
+      upstream: `${upstream}/${project.upstreamModules[m.name] ?? m.upstreamModule}/`,
+      path: m.path,
+      schedule: project.schedule ?? source.schedule[tier],
+      randomizedDelaySeconds: project.randomizedDelaySeconds ?? TIER_SYNC_DEFAULTS[tier].randomizedDelaySeconds,
+      ...(project.staleAfterSeconds !== undefined ? { staleAfterSeconds: project.staleAfterSeconds } : {}),
+      excludes: [...source.excludes, ...project.excludes],
+      ...(source.checkFile !== undefined ? { checkFile: source.checkFile } : {}),
+      stages: source.stages,
+      tier,
+      project: projectName(project),
+      ...(project.user !== undefined ? { user: project.user, password: project.password } : {}),
+    }),
+  );
+  const publicModules = project.publicModule ? source.modules.map((m) => ({ name: m.name, path: m.path, comment: source.title })) : [];
+  const privateModules =
+    (project.privateModule ?? tier === 1)
+      ? source.modules.map((m) => ({ name: privateModuleName(m.name), path: m.path, comment: `${source.title}, staged content included, for tier-2 mirrors` }))
+      : [];
+  const diskNeedGiB = project.diskNeedGiB ?? Math.ceil(source.modules.reduce((sum, m) => sum + m.diskNeedGiB, 0));
+  return { sync, publicModules, privateModules, diskNeedGiB };
+}
+
 /** A node as written and validated, before its preset fills the sync jobs (a tier 2 resolves its upstream here). */
 export type NodeBaseConfig = z.output<typeof NodeBaseSchema>;
 
 /**
- * Expands the distro preset: sync jobs when none are given, public rsync
- * modules for a tier 1 when none are given, and the disk need when unset.
- * Explicit config always wins; defaults live here and in the schema only.
+ * Expands the one-project shape (`distro`): sync jobs when none are given,
+ * public rsync modules for a tier 1 when none are given. Kept as it was, so a
+ * deployed single-distro node's jobs stay the same.
  */
-function applyPreset(node: NodeBaseConfig): Omit<NodeBaseConfig, "diskNeedGiB"> & { diskNeedGiB: number } {
+function applyDistro(node: NodeBaseConfig): NodeBaseConfig {
   const d = node.distro;
-  if (!d) return { ...node, diskNeedGiB: node.diskNeedGiB ?? 100 };
+  if (!d) return node;
   const preset = PRESETS[d.preset];
   const upstream = (d.upstream ?? "rsync://unresolved-upstream-stack").replace(/\/+$/, "");
   const sync =
@@ -300,6 +448,29 @@ function applyPreset(node: NodeBaseConfig): Omit<NodeBaseConfig, "diskNeedGiB"> 
       ? node.rsync.modules
       : preset.modules.map((m) => ({ name: m.name, path: m.path, comment: preset.title }));
   return { ...node, sync, rsync: { ...node.rsync, modules }, diskNeedGiB: node.diskNeedGiB ?? preset.diskNeedGiB };
+}
+
+/** Adds each project's jobs and modules after those written by hand; the disk need is their sum. */
+function applyProjects(node: NodeBaseConfig): NodeBaseConfig {
+  if (node.projects.length === 0) return node;
+  const parts = node.projects.map((p) => expandProject(p, node.tier));
+  const privateModules = parts.flatMap((p) => p.privateModules);
+  return {
+    ...node,
+    sync: [...node.sync, ...parts.flatMap((p) => p.sync)],
+    rsync: {
+      ...node.rsync,
+      modules: [...node.rsync.modules, ...parts.flatMap((p) => p.publicModules)],
+      private: node.rsync.private && { ...node.rsync.private, modules: [...node.rsync.private.modules, ...privateModules] },
+    },
+    diskNeedGiB: node.diskNeedGiB ?? parts.reduce((sum, p) => sum + p.diskNeedGiB, 0),
+  };
+}
+
+/** The node's sync jobs and modules as they will be: hand-written, then the preset's or the projects'. */
+export function expandNode(node: NodeBaseConfig): Omit<NodeBaseConfig, "diskNeedGiB"> & { diskNeedGiB: number } {
+  const expanded = applyProjects(applyDistro(node));
+  return { ...expanded, diskNeedGiB: expanded.diskNeedGiB ?? 100 };
 }
 
 /** The Docker runtime's daemon and image. */
@@ -350,7 +521,12 @@ const NodeBaseSchema = z
      * module it syncs from, and the tier user it authenticates as. Host, module
      * names and the password (a secret) come from that stack's outputs.
      */
-    upstreamStack: z.object({ name: z.string().min(1), user: z.string().min(1) }).strict().optional(),
+    upstreamStack: UpstreamStackSchema.optional(),
+    /**
+     * The distributions the node carries, each with its own upstream, tier and
+     * modules (the many-project shape; `distro` is the one-project shape).
+     */
+    projects: z.array(ProjectSchema).default([]),
     /** The name clients use (DNS); default host.address. */
     publicName: z.string().regex(/^[A-Za-z0-9.:-]+$/, "a host name or address").optional(),
     /** Free space the distro needs, for the size warning (GiB); default from the preset, else 100. */
@@ -504,6 +680,65 @@ const NodeBaseSchema = z
         }
       });
     }
+    // A project that failed its own checks has its problems reported already; it adds nothing here.
+    const expansions = node.projects.map((p) => {
+      try {
+        return expandProject(p, node.tier);
+      } catch {
+        return undefined;
+      }
+    });
+    if (node.projects.length > 0) {
+      if (node.distro) {
+        ctx.addIssue({ code: "custom", path: ["distro"], message: `set projects or distro, not both: write it as projects: [{ preset: "${node.distro.preset}", upstream: ... }]` });
+      }
+      if (node.upstreamStack) {
+        ctx.addIssue({ code: "custom", path: ["upstreamStack"], message: "with projects, each tier-2 project names its own upstreamStack (projects[].upstreamStack)" });
+      }
+      const names = new Map<string, number>();
+      node.projects.forEach((p, index) => {
+        const key = projectName(p);
+        const first = names.get(key);
+        if (first !== undefined) ctx.addIssue({ code: "custom", path: ["projects", index, "name"], message: `projects[${first}] is already named "${key}"; give this one a name of its own` });
+        else names.set(key, index);
+        if ((expansions[index]?.privateModules.length ?? 0) > 0 && !node.rsync.private) {
+          ctx.addIssue({
+            code: "custom",
+            path: ["projects", index, "privateModule"],
+            message: `a tier-1 project offers its modules to tier 2s on the private daemon: set rsync.private (port, hostsAllow, users), or privateModule: false`,
+          });
+        }
+      });
+      if (node.runtime === "docker") ctx.addIssue({ code: "custom", path: ["projects"], message: `not supported by runtime "docker" (they fill sync jobs; use runtime "host")` });
+    }
+    // Jobs and modules as the projects make them, each named where it was written.
+    const projectJobs = expansions.flatMap((e, index) => (e?.sync ?? []).map((job) => ({ job, at: ["projects", index, "modules"] as PropertyKey[] })));
+    const allJobs = [...node.sync.map((job, index) => ({ job, at: ["sync", index] as PropertyKey[] })), ...projectJobs];
+    const projectModules = expansions.flatMap((e, index) => (e?.publicModules ?? []).map((m) => ({ name: m.name, at: ["projects", index, "publicModule"] as PropertyKey[] })));
+    const projectPrivate = expansions.flatMap((e, index) => (e?.privateModules ?? []).map((m) => ({ name: m.name, at: ["projects", index, "privateModule"] as PropertyKey[] })));
+    const duplicates = (items: { name: string; at: PropertyKey[] }[], taken: Set<string>, what: string) => {
+      for (const item of items) {
+        if (taken.has(item.name)) ctx.addIssue({ code: "custom", path: item.at, message: `makes ${what} "${item.name}", which the node already has` });
+        taken.add(item.name);
+      }
+    };
+    duplicates(projectJobs.map(({ job, at }) => ({ name: job.name, at })), new Set(node.sync.map((j) => j.name)), "sync job");
+    duplicates(projectModules, new Set(node.rsync.modules.map((m) => m.name)), "public rsync module");
+    duplicates(projectPrivate, new Set(node.rsync.private?.modules.map((m) => m.name) ?? []), "private rsync module");
+    if (node.rsync.private && node.rsync.private.modules.length === 0 && projectPrivate.length === 0) {
+      ctx.addIssue({ code: "custom", path: ["rsync", "private", "modules"], message: "at least one private module (write one, or carry a tier-1 project)" });
+    }
+    // Two jobs writing one tree, or one inside another's, delete each other's files.
+    allJobs.forEach(({ job, at }, index) => {
+      const mine = job.path.replace(/\/+$/, "");
+      allJobs.slice(0, index).forEach(({ job: other }) => {
+        const theirs = other.path.replace(/\/+$/, "");
+        if (mine === theirs) ctx.addIssue({ code: "custom", path: [...at, ...(at[0] === "sync" ? ["path"] : [])], message: `sync job "${other.name}" already writes to "${job.path}"` });
+        else if (mine.startsWith(`${theirs}/`) || theirs.startsWith(`${mine}/`)) {
+          ctx.addIssue({ code: "custom", path: [...at, ...(at[0] === "sync" ? ["path"] : [])], message: `"${job.path}" and sync job "${other.name}"'s "${other.path}" nest: each run would delete the other's files` });
+        }
+      });
+    });
     if (node.upstreamStack && !node.distro) {
       ctx.addIssue({ code: "custom", path: ["upstreamStack"], message: "needs distro.preset: the preset names the modules to sync" });
     }
@@ -532,7 +767,7 @@ const NodeBaseSchema = z
     if (node.reportMirror) {
       const categories = Object.entries(node.reportMirror.categories);
       if (categories.length === 0) ctx.addIssue({ code: "custom", path: ["reportMirror", "categories"], message: "name at least one category and its sync job" });
-      const jobs = new Set([...node.sync.map((j) => j.name), ...(node.distro ? PRESETS[node.distro.preset].modules.map((m) => m.name) : [])]);
+      const jobs = new Set([...allJobs.map(({ job }) => job.name), ...(node.distro ? PRESETS[node.distro.preset].modules.map((m) => m.name) : [])]);
       for (const [category, job] of categories) {
         if (!jobs.has(job)) {
           ctx.addIssue({ code: "custom", path: ["reportMirror", "categories", category], message: `"${job}" is not one of this node's sync jobs` });
@@ -563,12 +798,6 @@ const NodeBaseSchema = z
     if (node.volumes.length > 0 && !node.volumes.some((v) => v.mountPoint === node.mirrorRoot)) {
       ctx.addIssue({ code: "custom", path: ["volumes"], message: `one volume must be mounted at mirrorRoot (${node.mirrorRoot})` });
     }
-    node.sync.forEach((job, index) => {
-      const other = node.sync.findIndex((o, j) => j !== index && o.path === job.path);
-      if (other >= 0 && other < index) {
-        ctx.addIssue({ code: "custom", path: ["sync", index, "path"], message: `sync[${other}] already writes to "${job.path}"` });
-      }
-    });
   });
 
 /** The report path MirrorManager's client reads. */
@@ -599,7 +828,7 @@ export const TIER_SYNC_DEFAULTS: Record<1 | 2, { schedule: string; randomizedDel
 
 /** What a validated node becomes: its preset's jobs and modules, report_mirror as their hook, the Docker runtime's settings. */
 export function completeNode(node: NodeBaseConfig) {
-  const complete = withReportMirror(applyPreset(node));
+  const complete = withReportMirror(expandNode(node));
   return complete.runtime === "docker" && complete.docker === undefined ? { ...complete, docker: DockerSchema.parse({}) } : complete;
 }
 

@@ -3,7 +3,7 @@
 // passwords as the secret `downstreamCredentials`); a tier-2 stack names that
 // stack in `upstreamStack` and reads them through a StackReference.
 import { z } from "zod";
-import { moduleName, rsyncServer, sshPublicKey, type NodeBaseConfig, type NodeConfig } from "./config";
+import { moduleName, rsyncServer, sshPublicKey, type NodeBaseConfig, type NodeConfig, type ProjectConfig } from "./config";
 
 export interface DownstreamInfo {
   /** rsync://host:port of the private daemon. */
@@ -55,5 +55,19 @@ export function withUpstreamStack(node: NodeBaseConfig, info: DownstreamInfo, us
     ...node,
     distro: { ...node.distro, upstream: info.rsync, upstreamModules: info.modules, user, password },
     ...(info.pushKey ? { push: { ...node.push, authorizedKeys: [...node.push.authorizedKeys, info.pushKey] } } : {}),
+  };
+}
+
+/**
+ * A tier-2 project with its upstream filled from its tier-1 stack's outputs;
+ * the tier 1's push key joins the node's authorized keys.
+ */
+export function withProjectUpstream(node: NodeBaseConfig, project: ProjectConfig, info: DownstreamInfo, user: string, password: string): NodeBaseConfig {
+  const { upstreamStack: _resolved, ...rest } = project;
+  const resolved: ProjectConfig = { ...rest, upstream: info.rsync, upstreamModules: { ...info.modules, ...project.upstreamModules }, user, password };
+  return {
+    ...node,
+    projects: node.projects.map((p) => (p === project ? resolved : p)),
+    ...(info.pushKey && !node.push.authorizedKeys.includes(info.pushKey) ? { push: { ...node.push, authorizedKeys: [...node.push.authorizedKeys, info.pushKey] } } : {}),
   };
 }

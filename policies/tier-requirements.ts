@@ -18,9 +18,10 @@ export const tierRequirements: StackValidationPolicy = {
     const { nodes } = await collectFacts(args.resources);
     for (const node of nodes) {
       for (const job of node.sync) {
+        const tier = job.tier ?? node.tier;
         if (job.schedule !== undefined && !firesHourlyOrMore(job.schedule)) {
           reportViolation(
-            `node ${node.name}: sync ${job.name} runs "${job.schedule}", less than hourly; tier ${node.tier} mirrors sync ${node.tier === 1 ? "several times an hour" : "hourly"}.`,
+            `node ${node.name}: sync ${job.name}${job.project ? ` (project ${job.project})` : ""} runs "${job.schedule}", less than hourly; tier ${tier} mirrors sync ${tier === 1 ? "several times an hour" : "hourly"}.`,
             node.urn,
           );
         }
@@ -28,7 +29,7 @@ export const tierRequirements: StackValidationPolicy = {
       if (node.volumes.length === 0) {
         reportViolation(`node ${node.name}: the tree has no dedicated data volume (volumes); the sync cannot require its mount.`, node.urn);
       }
-      if (node.tier === 2 && node.web.tls === undefined) {
+      if ((node.tier === 2 || node.sync.some((j) => j.tier === 2)) && node.web.tls === undefined) {
         reportViolation(`node ${node.name}: tier-2 mirrors serve HTTPS as well as HTTP; set web.tls.`, node.urn);
       }
       if (node.web.keepaliveTimeoutSeconds > 15) {

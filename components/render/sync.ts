@@ -85,6 +85,9 @@ export interface SyncModel {
   staleAfterSeconds: number;
   /** The node's status page directory (shared by all jobs). */
   statusDir: string;
+  /** The project the job belongs to, and that project's jobs (its status JSON lists them). */
+  project: string;
+  projectJobs: string[];
   /** Downstream nodes to push after a successful run. */
   pushTargets: { host: string; port: number; user: string }[];
   /** The push trigger this node's upstream rewrites ("" when nothing may push it). */
@@ -95,7 +98,7 @@ export function syncModel(node: NodeConfig, job: SyncModuleConfig): SyncModel {
   const paths = syncPaths(job.name);
   return {
     job,
-    tier: node.tier,
+    tier: job.tier ?? node.tier,
     dest: `${node.mirrorRoot}/${job.path}`.replace(/\/+$/, ""),
     user: node.accounts.mirror.user,
     group: node.accounts.mirror.group,
@@ -107,9 +110,11 @@ export function syncModel(node: NodeConfig, job: SyncModuleConfig): SyncModel {
     stateDir: paths.stateDir,
     metricsFile: paths.metricsFile,
     mountPoint: volumeOf(node, `${node.mirrorRoot}/${job.path}`),
-    schedule: job.schedule ?? TIER_SYNC_DEFAULTS[node.tier].schedule,
-    staleAfterSeconds: job.staleAfterSeconds ?? TIER_SYNC_DEFAULTS[node.tier].staleAfterSeconds,
+    schedule: job.schedule ?? TIER_SYNC_DEFAULTS[job.tier ?? node.tier].schedule,
+    staleAfterSeconds: job.staleAfterSeconds ?? TIER_SYNC_DEFAULTS[job.tier ?? node.tier].staleAfterSeconds,
     statusDir: STATUS_DIR,
+    project: job.project ?? job.name,
+    projectJobs: node.sync.filter((j) => (j.project ?? j.name) === (job.project ?? job.name)).map((j) => j.name),
     pushTargets: node.push.downstreams,
     pushTriggerFile: pushModel(node)?.triggerFile ?? "",
   };
@@ -149,6 +154,11 @@ export function renderSyncScript(m: SyncModel, t: Templates = KIT_TEMPLATES): st
     nameHtmlQ: sq(escapeHtml(m.job.name)),
     upstreamHtmlQ: sq(escapeHtml(upstreamUrl(m.job))),
     nameLabelQ: sq(prometheusLabel(m.job.name)),
+    projectQ: sq(m.project),
+    projectJsonQ: sq(JSON.stringify(m.project)),
+    projectHtmlQ: sq(escapeHtml(m.project)),
+    projectLabelQ: sq(prometheusLabel(m.project)),
+    projectJobsQ: sq(m.projectJobs.join(" ")),
     authArgs: sq(auth),
     checkFile: m.job.checkFile ?? "",
     checkFileQ: sq(m.job.checkFile ?? ""),

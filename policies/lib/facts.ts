@@ -22,7 +22,8 @@ export interface NodeFacts {
     modules: { name: string; path: string }[];
     private?: { port: number; hostsAllow: string[]; users: { name: string }[]; modules: { name: string; path: string }[] };
   };
-  sync: { name: string; schedule?: string }[];
+  /** Each job's tier is its project's when it has one (`tier`), else the node's. */
+  sync: { name: string; schedule?: string; tier?: number; project?: string }[];
   volumes: { name: string }[];
 }
 

@@ -133,9 +133,9 @@ describe("complete node on a VM (real pulumi up)", { timeout: 40 * MINUTES }, ()
   it("a real Prometheus scrapes the node's node_exporter: the sync's metrics, the data volume, no unreadable file, and the kit's rules load with no alert firing", async () => {
     const prometheus = await startPrometheus([`${node.vm.address}:${node.vm.ports[9100]}`]);
     try {
-      const synced = await prometheus.waitFor('mirrorkit_sync_success{module="fedora"} == 1');
+      const synced = await prometheus.waitFor('mirrorkit_sync_success{module="fedora",project="fedora"} == 1');
       assert.equal(synced.length, 1, "the sync's success metric, through node_exporter's textfile collector");
-      const stale = await prometheus.query('mirrorkit_sync_stale_after_seconds{module="fedora"}');
+      const stale = await prometheus.query('mirrorkit_sync_stale_after_seconds{module="fedora",project="fedora"}');
       assert.equal(stale[0]?.value[1], "7200", "tier 1: stale after 2 h");
       const volume = await prometheus.query('mirrorkit_data_volume_info{mountpoint="/srv/mirror"}');
       assert.equal(volume.length, 1);

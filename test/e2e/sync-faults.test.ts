@@ -72,8 +72,8 @@ describe("sync faults on a VM (real pulumi up)", { timeout: 55 * MINUTES }, () =
     assert.equal(s.result, "success");
     assert.ok(s.lastSuccess > 0 && s.bytesReceived > 0);
     const metrics = (await node.vm.ssh("cat /var/lib/mirrorkit-sync/metrics/fedora.prom")).stdout;
-    assert.match(metrics, /^mirrorkit_sync_success\{module="fedora"\} 1$/m);
-    assert.match(metrics, /^mirrorkit_sync_last_success_timestamp_seconds\{module="fedora"\} \d{10}$/m);
+    assert.match(metrics, /^mirrorkit_sync_success\{module="fedora",project="fedora"\} 1$/m);
+    assert.match(metrics, /^mirrorkit_sync_last_success_timestamp_seconds\{module="fedora",project="fedora"\} \d{10}$/m);
     const trace = await fetch(node.url(80, "/fedora/project/trace/faults"));
     assert.equal(trace.status, 200, "the trace file is served with the tree");
     assert.match(await trace.text(), /^Running on host: faults$/m);
@@ -153,7 +153,7 @@ describe("sync faults on a VM (real pulumi up)", { timeout: 55 * MINUTES }, () =
         assert.equal(s.result, "failed", `${how}: ${JSON.stringify(s)}\n${await journal()}`);
         assert.match(s.detail, detail);
         assert.equal((await node.vm.ssh(`systemctl show -p Result --value ${UNIT}`)).stdout.trim(), result);
-        assert.match((await node.vm.ssh("cat /var/lib/mirrorkit-sync/metrics/fedora.prom")).stdout, /^mirrorkit_sync_success\{module="fedora"\} 0$/m);
+        assert.match((await node.vm.ssh("cat /var/lib/mirrorkit-sync/metrics/fedora.prom")).stdout, /^mirrorkit_sync_success\{module="fedora",project="fedora"\} 0$/m);
       } finally {
         // Back to normal, whatever happened (set-property --runtime writes under system.control).
         await node.vm.ssh(`pkill -x perl || true; rm -rf ${dropIn} /run/systemd/system.control/${UNIT}.d && systemctl daemon-reload && systemctl reset-failed ${UNIT} || true`);
@@ -203,7 +203,7 @@ describe("sync faults on a VM (real pulumi up)", { timeout: 55 * MINUTES }, () =
       const s = await status();
       assert.equal(s.result, "failed");
       assert.match(s.detail, /upstream unreachable \(rsync exit \d+\)/);
-      assert.match((await node.vm.ssh("cat /var/lib/mirrorkit-sync/metrics/fedora.prom")).stdout, /^mirrorkit_sync_success\{module="fedora"\} 0$/m);
+      assert.match((await node.vm.ssh("cat /var/lib/mirrorkit-sync/metrics/fedora.prom")).stdout, /^mirrorkit_sync_success\{module="fedora",project="fedora"\} 0$/m);
       assert.equal((await node.vm.ssh("find /srv/mirror/fedora -type f | wc -l")).stdout.trim(), before);
     } finally {
       await upstream.start();
@@ -246,7 +246,7 @@ describe("sync faults on a VM (real pulumi up)", { timeout: 55 * MINUTES }, () =
       const s = await status();
       assert.equal(s.result, "failed");
       assert.match(s.detail, /No space left on device/);
-      assert.match((await node.vm.ssh("cat /var/lib/mirrorkit-sync/metrics/fedora.prom")).stdout, /^mirrorkit_sync_success\{module="fedora"\} 0$/m);
+      assert.match((await node.vm.ssh("cat /var/lib/mirrorkit-sync/metrics/fedora.prom")).stdout, /^mirrorkit_sync_success\{module="fedora",project="fedora"\} 0$/m);
       // Nothing half-written is served: the image is absent, the rest intact.
       assert.equal((await fetch(node.url(80, "/fedora/releases/41/too-big.img"), { method: "HEAD" })).status, 404);
       assert.equal(await (await fetch(node.url(80, "/fedora/releases/41/README"))).text(), "Fedora 41 is released\n");
@@ -262,7 +262,7 @@ describe("sync faults on a VM (real pulumi up)", { timeout: 55 * MINUTES }, () =
   it("the status page and per-module JSON are served, with the next run", async () => {
     const page = await fetch(node.url(80, "/mirror-status/"));
     assert.equal(page.status, 200);
-    assert.match(await page.text(), /<tr class="success"><td>fedora<\/td>/);
+    assert.match(await page.text(), /<tr class="success"><td>fedora<\/td><td>fedora<\/td>/);
     const json = (await (await fetch(node.url(80, "/mirror-status/fedora.json"))).json()) as { result: string; nextRun: number };
     assert.equal(json.result, "success");
     // Scheduled for 2099: the next run is that far away.

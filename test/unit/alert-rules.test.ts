@@ -40,7 +40,7 @@ describe("alert rules (promtool)", () => {
     const volumes = planVolumeMetrics(node.volumes, node.accounts.mirror);
     assert.ok(volumes);
     for (const metric of used) assert.ok(script.includes(`${metric}{`) || volumes.content.includes(`${metric}{`), `${metric} is written by the sync script or the plan`);
-    assert.match(script, /^mirrorkit_sync_stale_after_seconds\{module=\$JOB_LABEL\} 7200$/m, "tier 1: stale after 2 h");
+    assert.match(script, /^mirrorkit_sync_stale_after_seconds\{module=\$JOB_LABEL,project=\$PROJECT_LABEL\} 7200$/m, "tier 1: stale after 2 h");
     const lint = promtool(["check", "metrics"], volumes.content);
     assert.equal(lint.code, 0, lint.out);
     assert.match(volumes.content, /^mirrorkit_data_volume_info\{volume="data",mountpoint="\/srv\/mirror"\} 1$/m);

@@ -130,6 +130,22 @@ describe("stack config", () => {
         /opens the private module to everyone/,
       ],
     ),
+    // Projects (the many-distribution shape): each rule names the project's field.
+    ["a project with neither preset nor custom", (r) => (r.projects = [{ upstream: "rsync://x.org" }]), "mirrorkit:node.projects[0].preset", /exactly one of preset/],
+    ["a project with an unknown preset", (r) => (r.projects = [{ preset: "gentoo", upstream: "rsync://x.org" }]), "mirrorkit:node.projects[0].preset", /./],
+    ["a project without an upstream", (r) => (r.projects = [{ preset: "debian" }]), "mirrorkit:node.projects[0].upstream", /exactly one of upstream .* or upstreamStack/],
+    ["a project with both upstream and upstreamStack", (r) => (r.projects = [{ preset: "debian", upstream: "rsync://x.org", upstreamStack: { name: "o/p/t1", user: "t2" } }]), "mirrorkit:node.projects[0].upstream", /exactly one/],
+    ["a tier-1 project from a tier-1 stack", (r) => (r.projects = [{ preset: "debian", tier: 1, upstreamStack: { name: "o/p/t1", user: "t2" } }]), "mirrorkit:node.projects[0].upstreamStack", /only a tier-2 project/],
+    ["a module its guide does not offer", (r) => (r.projects = [{ preset: "opensuse", upstream: "rsync://x.org", modules: ["opensuse-hotstuff-40gb"] }]), "mirrorkit:node.projects[0].modules[0]", /not a opensuse module; choose from opensuse, opensuse-hotstuff-160gb/],
+    ["two partial modules writing one tree", (r) => (r.projects = [{ preset: "opensuse", upstream: "rsync://x.org", modules: ["opensuse-hotstuff-160gb", "opensuse-hotstuff-80gb"] }]), "mirrorkit:node.projects[0].modules", /already writes to "opensuse"/],
+    ["a module nested in another's tree", (r) => (r.projects = [{ preset: "opensuse", upstream: "rsync://x.org", modules: ["opensuse", "opensuse-updates"] }]), "mirrorkit:node.projects[0].modules", /nest: each run would delete the other's files/],
+    ["two projects with one name", (r) => (r.projects = [{ preset: "debian", upstream: "rsync://x.org" }, { preset: "debian", upstream: "rsync://y.org" }]), "mirrorkit:node.projects[1].name", /already named "debian"/],
+    ["a tier-1 project without a private daemon", (r) => (r.projects = [{ preset: "archlinux", tier: 1, upstream: "rsync://x.org" }]), "mirrorkit:node.projects[0].privateModule", /set rsync.private/],
+    ["projects beside distro", (r) => { r.projects = [{ preset: "debian", upstream: "rsync://x.org" }]; r.distro = { preset: "fedora", upstream: "rsync://y.org" }; }, "mirrorkit:node.distro", /projects: \[\{ preset: "fedora"/],
+    ["a project whose job a hand-written one already has", (r) => { r.projects = [{ preset: "debian", upstream: "rsync://x.org" }]; r.sync = [{ name: "debian", upstream: "rsync://y.org/d/", path: "deb" }]; }, "mirrorkit:node.projects[0].modules", /sync job "debian", which the node already has/],
+    ["a custom project without a name", (r) => (r.projects = [{ custom: { title: "Foo", modules: [{ name: "foo", upstreamModule: "foo", path: "foo" }] }, upstream: "rsync://x.org" }]), "mirrorkit:node.projects[0].name", /needs a name/],
+    ["a project on the Docker runtime", (r) => { r.runtime = "docker"; r.projects = [{ preset: "debian", upstream: "rsync://x.org" }]; }, "mirrorkit:node.projects", /not supported by runtime "docker"/],
+    ["a newline in a project exclude", (r) => (r.projects = [{ preset: "debian", upstream: "rsync://x.org", excludes: ["*.iso\n+ /etc"] }]), "mirrorkit:node.projects[0].excludes[0]", /a newline/],
     ["a line separator in an upstream URL", (r) => (r.sync = [{ name: "a", upstream: "rsync://x.org/a\u2028/", path: "a" }]), "mirrorkit:node.sync[0].upstream", /U\+2028/],
   ];
 
@@ -200,6 +216,51 @@ describe("distro presets", () => {
       () => parseNodeConfig({ ...minimalRawConfig(), distro: { preset: "fedora", upstream: "rsync://x.org", schedule: "a;b" } }),
       (e: unknown) => e instanceof ConfigError && e.problems.some((p) => p.path === "mirrorkit:node.distro.schedule"),
     );
+  });
+});
+
+describe("projects: one node, several distributions", () => {
+  const university = () =>
+    parseNodeConfig({
+      ...minimalRawConfig(),
+      tier: 2,
+      rsync: { private: { hostsAllow: ["192.0.2.0/24"], users: [{ name: "t2", password: "12345678" }] } },
+      projects: [
+        { preset: "parabola", tier: 1, upstream: "rsync://repo.parabola.nu:875" },
+        { preset: "fedora", upstream: "rsync://t1.example.org", modules: ["fedora", "epel"], excludes: ["/*/s390x/"] },
+        { preset: "opensuse", upstream: "rsync://stage.opensuse.org", modules: ["opensuse-hotstuff-160gb"], publicModule: false, schedule: "0/6:00" },
+        { custom: { title: "Local tools", modules: [{ name: "tools", upstreamModule: "tools", path: "tools" }], diskNeedGiB: 5 }, name: "tools", upstream: "rsync://build.example.org" },
+      ],
+    });
+
+  it("each project brings its modules' jobs, at its own tier and schedule, with its excludes and label", () => {
+    const node = university();
+    assert.deepEqual(node.sync.map((j) => [j.name, j.upstream, j.path, j.tier, j.project, j.schedule]), [
+      ["parabola", "rsync://repo.parabola.nu:875/repos/", "parabola", 1, "parabola", "*:0/15"],
+      ["fedora", "rsync://t1.example.org/fedora-enchilada/", "fedora", 2, "fedora", "*:10"],
+      ["epel", "rsync://t1.example.org/fedora-epel/", "epel", 2, "fedora", "*:10"],
+      ["opensuse-hotstuff-160gb", "rsync://stage.opensuse.org/opensuse-hotstuff-160gb/", "opensuse", 2, "opensuse", "0/6:00"],
+      ["tools", "rsync://build.example.org/tools/", "tools", 2, "tools", "*:05"],
+    ]);
+    assert.deepEqual(node.sync[1].excludes, ["/*/s390x/"]);
+    assert.equal(node.sync[0].checkFile, "lastupdate");
+    assert.equal(node.sync[1].stages, "rpm");
+    assert.equal(node.sync[0].randomizedDelaySeconds, 60, "tier 1's spread");
+    assert.equal(node.sync[1].randomizedDelaySeconds, 300, "tier 2's spread");
+  });
+
+  it("public modules per project, a private module only for the tier-1 project, the disk need summed", () => {
+    const node = university();
+    assert.deepEqual(node.rsync.modules.map((m) => m.name), ["parabola", "fedora", "epel", "tools"], "opensuse has publicModule: false");
+    assert.deepEqual(node.rsync.private?.modules.map((m) => [m.name, m.path]), [["parabola-tier", "parabola"]]);
+    assert.equal(node.diskNeedGiB, 250 + 2048 + 512 + 160 + 5);
+  });
+
+  it("a single-distro stack is unchanged: the same jobs and modules as before projects existed", () => {
+    const node = parseNodeConfig({ ...minimalRawConfig(), tier: 1, distro: { preset: "fedora", upstream: "rsync://dl.example.org" } });
+    assert.equal(node.sync[0].tier, undefined);
+    assert.equal(node.sync[0].project, undefined);
+    assert.equal(node.sync[0].randomizedDelaySeconds, undefined, "the tier default is applied where the unit is made, as before");
   });
 });
 

@@ -269,7 +269,7 @@ describe("no injection through stack config values (property-based)", () => {
         assert.equal(json.upstream, upstreamUrl(node.sync[0]));
         assert.equal(json.result, "failed");
         assert.doesNotMatch(page, /<script>/);
-        assert.match(prom, /^mirrorkit_sync_success\{module="pub"\} 0$/m);
+        assert.match(prom, /^mirrorkit_sync_success\{module="pub",project="pub"\} 0$/m);
         assert.ok(!fs.existsSync(CANARY), "the canary command never ran");
       }),
       { numRuns: 30, seed: 5 },

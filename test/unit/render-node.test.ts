@@ -182,7 +182,7 @@ describe("node rendering", () => {
     assert.match(script, /status\.json/);
     // The label value is escaped in TypeScript and reaches the metric through a variable.
     assert.match(script, /^JOB_LABEL='"f"'$/m);
-    assert.match(script, /mirrorkit_sync_last_success_timestamp_seconds\{module=\$JOB_LABEL\}/);
+    assert.match(script, /mirrorkit_sync_last_success_timestamp_seconds\{module=\$JOB_LABEL,project=\$PROJECT_LABEL\}/);
     assert.match(script, /find "\$DEST" -depth -type d -name \.~tmp~ -exec rm -rf/);
     const noDelete = nodeConfig({ sync: [{ ...base, noDelete: true }] });
     const nd = syncFlags(noDelete.sync[0]);

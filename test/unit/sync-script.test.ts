@@ -161,7 +161,7 @@ describe("sync script, run locally", () => {
     assert.ok(Number(status.nextRun) > now - 5 && Number(status.nextRun) <= now + 20 * 60 + 5, `nextRun ${status.nextRun} within the */20 schedule`);
     assert.deepEqual(JSON.parse(fs.readFileSync(path.join(m.statusDir, "fedora.json"), "utf8")), status, "served copy of the status");
     const page = fs.readFileSync(path.join(m.statusDir, "index.html"), "utf8");
-    assert.match(page, /<tr class="success"><td>fedora<\/td><td>rsync:\/\/127\.0\.0\.1:\d+\/fedora\/<\/td><td>success<\/td>/);
+    assert.match(page, /<tr class="success"><td>fedora<\/td><td>fedora<\/td><td>rsync:\/\/127\.0\.0\.1:\d+\/fedora\/<\/td><td>success<\/td>/);
     assert.match(page, /<\/table>/);
   });
 
@@ -260,8 +260,8 @@ describe("sync script, run locally", () => {
       const status = JSON.parse(fs.readFileSync(path.join(first.m.stateDir, "status.json"), "utf8")) as Record<string, string>;
       assert.equal(status.result, "failed");
       assert.match(status.detail, detail);
-      assert.match(fs.readFileSync(first.m.metricsFile, "utf8"), /^mirrorkit_sync_success\{module="fedora"\} 0$/m);
-      assert.match(fs.readFileSync(path.join(first.m.statusDir, "index.html"), "utf8"), /<tr class="failed"><td>fedora<\/td>/);
+      assert.match(fs.readFileSync(first.m.metricsFile, "utf8"), /^mirrorkit_sync_success\{module="fedora",project="fedora"\} 0$/m);
+      assert.match(fs.readFileSync(path.join(first.m.statusDir, "index.html"), "utf8"), /<tr class="failed"><td>fedora<\/td><td>fedora<\/td>/);
     });
   });
 
@@ -340,7 +340,7 @@ describe("sync script, run locally", () => {
       const status = JSON.parse(fs.readFileSync(path.join(r.m.stateDir, "status.json"), "utf8")) as Record<string, string>;
       assert.equal(status.result, "deferred");
       assert.match(status.detail, /upstream is being updated \(Archive-Update-in-Progress\); deferred/);
-      assert.match(fs.readFileSync(r.m.metricsFile, "utf8"), /^mirrorkit_sync_success\{module="fedora"\} 0$/m, "deferred is not fresh");
+      assert.match(fs.readFileSync(r.m.metricsFile, "utf8"), /^mirrorkit_sync_success\{module="fedora",project="fedora"\} 0$/m, "deferred is not fresh");
     } finally {
       fs.rmSync(marker);
     }
