@@ -4,6 +4,8 @@
 // its upstream, tier 1's private module, through a StackReference. Syncs run
 // from the installed timers only. Clients probe both tiers with `npm run
 // doctor` from a public address outside the private module's access list.
+// Tier 2 is a many-project node: Fedora from tier 1's stack, Debian and Arch
+// from tier-0 servers of their own, each installed from by its own client.
 import { after, before, describe, it } from "node:test";
 import assert from "node:assert/strict";
 import * as fs from "node:fs";
@@ -11,7 +13,8 @@ import * as path from "node:path";
 import { bootNode, changeSummary, vmHost, waitFor, type E2eNode } from "../lib/e2e";
 import { createLan, type Lan } from "../lib/lan";
 import { makeSigningKey, type SigningKey } from "../../scripts/lib/repos";
-import { RPM_REPO, STAGED_RPM_REPO, startUpstream, type Upstream } from "../lib/upstream";
+import { DEBIAN_SERIAL, DEBIAN_SUITE, PACMAN_DB, PACMAN_REPO, RPM_REPO, STAGED_RPM_REPO, startDistroUpstream, startUpstream, type DistroUpstream, type Upstream } from "../lib/upstream";
+import { tmpDir } from "../lib/tools";
 import { PROJECT_DIR } from "../../scripts/lib/pulumi";
 
 const MINUTES = 60_000;
@@ -50,6 +53,8 @@ async function phase<T>(name: string, run: () => Promise<T>): Promise<T> {
 describe("tier 0 -> tier 1 -> tier 2 on VMs in a private network", { timeout: 75 * MINUTES }, () => {
   let lan: Lan;
   let upstream: Upstream;
+  let debianUpstream: DistroUpstream;
+  let archUpstream: DistroUpstream;
   let t1: E2eNode;
   let t2: E2eNode;
   let archiveKey: SigningKey;
@@ -77,18 +82,23 @@ describe("tier 0 -> tier 1 -> tier 2 on VMs in a private network", { timeout: 75
       },
     },
   });
+  // Every project's timer fires every 20 s, so the test waits on syncs, not on schedules.
+  const often = { schedule: "*:*:0/20", randomizedDelaySeconds: 0 };
   const tier2Config = (host: Record<string, unknown>) => ({
     name: "tier2",
     tier: 2,
     region: "e2e",
     host,
     publicName: T2,
-    distro: { preset: "fedora", schedule: "*:*:0/20", randomizedDelaySeconds: 0 },
-    upstreamStack: { name: "organization/mirrorkit/e2e-tier1", user: "tier2" },
+    // Three projects from three sources, each served over HTTP and public rsync under its own name.
+    projects: [
+      { preset: "fedora", upstreamStack: { name: "organization/mirrorkit/e2e-tier1", user: "tier2" }, ...often },
+      { preset: "debian", upstream: debianUpstream.url, ...often },
+      { preset: "archlinux", upstream: archUpstream.url, ...often },
+    ],
     diskNeedGiB: 10,
     volumes: [{ name: "data", device: "/dev/vdb", fsType: "ext4", mountPoint: "/srv/mirror" }],
     web: { server: "apache", isoConnectionsPerIp: ISO_LIMIT },
-    rsync: { modules: [{ name: "fedora", path: "fedora", comment: "Fedora" }] },
   });
 
   /** dnf and zypper, from the package client's host, against `repo` on `address`. */
@@ -105,9 +115,9 @@ describe("tier 0 -> tier 1 -> tier 2 on VMs in a private network", { timeout: 75
     return JSON.parse(r.out.slice(r.out.indexOf("["))) as Probe[];
   }
 
-  const synced = (node: E2eNode) =>
-    waitFor(`the timer-started sync on ${node.vm.name}`, 900, async () => {
-      const r = await node.vm.ssh("cat /var/lib/mirrorkit-sync/fedora/status.json 2>/dev/null", { allowFailure: true });
+  const synced = (node: E2eNode, job = "fedora") =>
+    waitFor(`the timer-started sync of ${job} on ${node.vm.name}`, 900, async () => {
+      const r = await node.vm.ssh(`cat /var/lib/mirrorkit-sync/${job}/status.json 2>/dev/null`, { allowFailure: true });
       // A later run may already say "unchanged"; a success time means one completed.
       return /"lastSuccess": [1-9]/.test(r.stdout) ? r.stdout : undefined;
     });
@@ -121,6 +131,8 @@ describe("tier 0 -> tier 1 -> tier 2 on VMs in a private network", { timeout: 75
       packageClient = lan.addHost("client", PACKAGE_CLIENT);
       archiveKey = makeSigningKey();
       upstream = await startUpstream("fedora-enchilada", { lan, isoBytes: ISO_BYTES, repoKey: archiveKey });
+      debianUpstream = await startDistroUpstream("debian", lan, 8873, archiveKey);
+      archUpstream = await startDistroUpstream("archlinux", lan, 8874, archiveKey);
     });
     await phase("boot both VMs", async () => {
       [t1, t2] = await Promise.all([
@@ -140,6 +152,8 @@ describe("tier 0 -> tier 1 -> tier 2 on VMs in a private network", { timeout: 75
     await t2?.cleanup();
     await t1?.cleanup();
     await upstream?.stop();
+    await debianUpstream?.stop();
+    await archUpstream?.stop();
     archiveKey?.close();
     lan?.destroy();
   });
@@ -218,6 +232,48 @@ describe("tier 0 -> tier 1 -> tier 2 on VMs in a private network", { timeout: 75
       assert.deepEqual(staged.filter((p) => !p.ok), [], JSON.stringify(staged, null, 2));
     });
   }
+
+  it("tier 2's Debian and Arch projects sync from their own tier-0 servers; apt and pacman install from tier 2; each project has its status", async () => {
+    await phase("tier 2: Debian and Arch syncs", async () => {
+      await synced(t2, "debian");
+      await synced(t2, "archlinux");
+    });
+    const scripts = await t2.vm.ssh("grep -h '^UPSTREAM=' /usr/local/lib/mirrorkit/sync-debian.sh /usr/local/lib/mirrorkit/sync-archlinux.sh");
+    assert.deepEqual(scripts.stdout.trim().split("\n"), [`UPSTREAM='${debianUpstream.url}/debian/'`, `UPSTREAM='${archUpstream.url}/archlinux/'`]);
+    const clients = await phase("tier 2: apt and pacman", async () => [
+      ...doctor(["--url", `http://${T2}`, "--client", "apt", "--repo", "debian", "--dist", DEBIAN_SUITE, "--key", archiveKey.armored, "--expect", "installed"], packageClient),
+      ...doctor(["--url", `http://${T2}`, "--client", "pacman", "--repo", `archlinux/${PACMAN_REPO}`, "--dist", PACMAN_DB, "--key", archiveKey.armored, "--expect", "installed"], packageClient),
+    ]);
+    assert.deepEqual(clients.filter((p) => !p.ok), [], JSON.stringify(clients, null, 2));
+    assert.deepEqual(clients.map((p) => p.detail), ["installed mk-world-1.0", "installed mk-world-1.0"]);
+    // Each project's status document, served beside the page, names its modules.
+    for (const project of ["fedora", "debian", "archlinux"]) {
+      const r = lan.run("curl", ["-fsS", `http://${T2}/mirror-status/projects/${project}.json`]);
+      assert.equal(r.code, 0, r.out);
+      const status = JSON.parse(r.out) as { project: string; modules: { module: string; project: string; result: string }[] };
+      assert.equal(status.project, project);
+      assert.deepEqual(status.modules.map((m) => [m.module, m.project]), [[project, project]]);
+      assert.match(status.modules[0].result, /^(success|unchanged)$/);
+    }
+    const metrics = await t2.vm.ssh("cat /var/lib/mirrorkit-sync/metrics/debian.prom");
+    assert.match(metrics.stdout, /^mirrorkit_sync_success\{module="debian",project="debian"\} 1$/m);
+  });
+
+  it("the checkers' files on tier 2: Arch's lastsync byte-equal to upstream's over HTTP and public rsync; Debian's traces in ftpsync format with the master's serial, listed", () => {
+    const upstreamLastsync = fs.readFileSync(path.join(archUpstream.root, "lastsync"), "utf8");
+    const http = lan.run("curl", ["-fsS", `http://${T2}/archlinux/lastsync`]);
+    assert.equal(http.code, 0, http.out);
+    assert.equal(http.out, upstreamLastsync);
+    const copy = path.join(tmpDir("lastsync"), "lastsync");
+    const rsync = lan.run("rsync", ["--contimeout=10", `rsync://${T2}/archlinux/lastsync`, copy]);
+    assert.equal(rsync.code, 0, rsync.out);
+    assert.equal(fs.readFileSync(copy, "utf8"), upstreamLastsync);
+    const traces = doctor([`--url=http://${T2}`, "--traces=debian/project/trace", `--from=${CLIENT}`]);
+    assert.deepEqual(traces.filter((p) => !p.ok), [], JSON.stringify(traces, null, 2));
+    // The doctor holds each trace's serial to the master's (DEBIAN_SERIAL, from tier 0).
+    const master = lan.run("curl", ["-fsS", `http://${T2}/debian/project/trace/master`]);
+    assert.match(master.out, new RegExp(`^Archive serial: ${DEBIAN_SERIAL}$`, "m"));
+  });
 
   it("tier 1's private module refuses the public client's address, even with the right password", () => {
     const pw = path.join(fs.mkdtempSync("/tmp/mirrorkit-pw-"), "pw");

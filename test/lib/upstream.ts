@@ -7,7 +7,7 @@ import * as net from "node:net";
 import * as path from "node:path";
 import type { Lan } from "./lan";
 import { freePort } from "../../vm/vm";
-import { publishRpmRepo, type PackageSpec, type SigningKey } from "../../scripts/lib/repos";
+import { publishDebianArchive, publishPacmanRepo, publishRpmRepo, type PackageSpec, type SigningKey } from "../../scripts/lib/repos";
 import { tmpDir } from "./tools";
 
 /** Where the fixture's signed RPM repositories sit (Fedora's layout), released and staged. */
@@ -98,46 +98,7 @@ export async function startUpstream(module = "fedora", opts: UpstreamOptions = {
   const lan = opts.lan;
   const address = lan ? lan.gateway : "127.0.0.1";
   const port = lan ? 873 : await freePort("127.0.0.1");
-  const conf = path.join(dir, "rsyncd.conf");
-  // Runs as root, like a tier-0 serving its own staged content to tier-1s.
-  fs.writeFileSync(
-    conf,
-    [
-      `pid file = ${dir}/rsyncd.pid`,
-      "use chroot = no",
-      "uid = root",
-      "gid = root",
-      "read only = yes",
-      `[${module}]`,
-      `    path = ${root}`,
-      "",
-    ].join("\n"),
-  );
-  let daemon: ChildProcess | undefined;
-  const start = async () => {
-    const args = ["--daemon", "--no-detach", `--config=${conf}`, `--address=${address}`, `--port=${port}`, `--log-file=${dir}/rsyncd.log`];
-    daemon = lan ? lan.spawn("rsync", args, { stdio: "ignore" }) : spawn("rsync", args, { stdio: "ignore" });
-    // Wait until it answers.
-    for (let i = 0; i < 50; i++) {
-      const ok = lan
-        ? lan.run("bash", ["-c", `exec 3<>/dev/tcp/${address}/${port}`]).code === 0
-        : await new Promise<boolean>((resolve) => {
-            const s = net.connect(port, address, () => {
-              s.end();
-              resolve(true);
-            });
-            s.on("error", () => resolve(false));
-          });
-      if (ok) break;
-      await new Promise((r) => setTimeout(r, 100));
-    }
-  };
-  const stopDaemon = async () => {
-    if (!daemon || daemon.exitCode !== null) return;
-    const exited = new Promise((r) => daemon!.once("exit", r));
-    daemon.kill();
-    await exited;
-  };
+  const { start, stopDaemon } = rsyncDaemon(dir, { [module]: root }, address, port, lan);
   await start();
   const aside = path.join(dir, "tree-aside");
   return {
@@ -186,6 +147,105 @@ export async function startUpstream(module = "fedora", opts: UpstreamOptions = {
       };
       walk(path.join(root, rel));
     },
+    stop: async () => {
+      await stopDaemon();
+      fs.rmSync(dir, { recursive: true, force: true });
+    },
+  };
+}
+
+/**
+ * A tier-0 rsync daemon (as root, like a tier 0 serving its own staged
+ * content) with `modules` (name -> directory), on `address`:`port`, inside
+ * the lan's namespace when there is one. start() waits until it answers.
+ */
+function rsyncDaemon(dir: string, modules: Record<string, string>, address: string, port: number, lan?: Lan) {
+  const conf = path.join(dir, "rsyncd.conf");
+  fs.writeFileSync(
+    conf,
+    [
+      `pid file = ${dir}/rsyncd.pid`,
+      "use chroot = no",
+      "uid = root",
+      "gid = root",
+      "read only = yes",
+      ...Object.entries(modules).flatMap(([name, root]) => [`[${name}]`, `    path = ${root}`]),
+      "",
+    ].join("\n"),
+  );
+  let daemon: ChildProcess | undefined;
+  const start = async () => {
+    const args = ["--daemon", "--no-detach", `--config=${conf}`, `--address=${address}`, `--port=${port}`, `--log-file=${dir}/rsyncd.log`];
+    daemon = lan ? lan.spawn("rsync", args, { stdio: "ignore" }) : spawn("rsync", args, { stdio: "ignore" });
+    // Wait until it answers.
+    for (let i = 0; i < 50; i++) {
+      const ok = lan
+        ? lan.run("bash", ["-c", `exec 3<>/dev/tcp/${address}/${port}`]).code === 0
+        : await new Promise<boolean>((resolve) => {
+            const s = net.connect(port, address, () => {
+              s.end();
+              resolve(true);
+            });
+            s.on("error", () => resolve(false));
+          });
+      if (ok) break;
+      await new Promise((r) => setTimeout(r, 100));
+    }
+  };
+  const stopDaemon = async () => {
+    if (!daemon || daemon.exitCode !== null) return;
+    const exited = new Promise((r) => daemon!.once("exit", r));
+    daemon.kill();
+    await exited;
+  };
+  return { start, stopDaemon };
+}
+
+/** Where the Debian and Arch fixtures' repositories sit, as the presets lay them out. */
+export const DEBIAN_SUITE = "stable-mk";
+export const PACMAN_DB = "mk";
+export const PACMAN_REPO = `${PACMAN_DB}/os/x86_64`;
+export const DEBIAN_SERIAL = "2026112401";
+
+export interface DistroUpstream {
+  /** rsync://address:port, the project's upstream. */
+  url: string;
+  /** The served tree. */
+  root: string;
+  stop(): Promise<void>;
+}
+
+/**
+ * A second kind of tier 0: one distribution's signed repository, built with
+ * its own tools, served as module `kind` by a daemon of its own.
+ * debian: an archive with suite DEBIAN_SUITE and ftpsync's master trace (the
+ * preset's change check); archlinux: database PACMAN_DB with lastupdate (the
+ * preset's check) and lastsync (what Arch's mirror checker reads).
+ */
+export async function startDistroUpstream(kind: "debian" | "archlinux", lan: Lan, port: number, key: SigningKey): Promise<DistroUpstream> {
+  const dir = tmpDir(`upstream-${kind}`);
+  fs.chmodSync(dir, 0o755);
+  const root = path.join(dir, "tree");
+  fs.mkdirSync(root, { mode: 0o755 });
+  const now = Math.floor(Date.now() / 1000);
+  if (kind === "debian") {
+    publishDebianArchive(root, DEBIAN_SUITE, rpmPackages("1.0"), key);
+    fs.mkdirSync(path.join(root, "project", "trace"), { recursive: true });
+    fs.writeFileSync(
+      path.join(root, "project", "trace", "master"),
+      [new Date(now * 1000).toUTCString(), `Date: ${new Date(now * 1000).toUTCString()}`, `Archive serial: ${DEBIAN_SERIAL}`, "Creator: ftpsync 20180513", "Running on host: tier0.invalid", ""].join("\n"),
+    );
+  } else {
+    fs.mkdirSync(path.join(root, PACMAN_REPO), { recursive: true });
+    publishPacmanRepo(path.join(root, PACMAN_REPO), PACMAN_DB, rpmPackages("1.0"), key);
+    fs.writeFileSync(path.join(root, "lastupdate"), `${now}\n`);
+    fs.writeFileSync(path.join(root, "lastsync"), `${now}\n`);
+  }
+  const { start, stopDaemon } = rsyncDaemon(dir, { [kind]: root }, lan.gateway, port, lan);
+  await start();
+  return {
+    url: `rsync://${lan.gateway}:${port}`,
+    root,
     stop: async () => {
       await stopDaemon();
       fs.rmSync(dir, { recursive: true, force: true });
