@@ -217,6 +217,11 @@ export const SyncModuleSchema = z
     checkFile: relativePath.optional(),
     /** The tier this tree is mirrored at, when it differs from the node's (a project's tier). */
     tier: z.union([z.literal(1), z.literal(2)]).optional(),
+    /**
+     * A pass of util-linux `hardlink` over this tree on this OnCalendar= schedule, at idle priority and
+     * never while the job syncs (Fedora's guide: weekly). None by default.
+     */
+    hardlinkSchedule: calendar.optional(),
     /** The project the job belongs to, shown on the status page and as a metrics label; default the job's name. */
     project: moduleName.optional(),
     /** Credentials for a private upstream module. */
@@ -322,6 +327,11 @@ export const ProjectSchema = z
     privateModule: z.boolean().optional(),
     /** Override of the disk need (GiB); default the chosen modules' sum. */
     diskNeedGiB: z.number().int().min(1).optional(),
+    /**
+     * A hardlink pass over each of its trees: on for presets whose guide asks for one (Fedora),
+     * weekly at DEFAULT_HARDLINK_SCHEDULE; `false` turns it off.
+     */
+    hardlink: z.union([z.literal(false), z.object({ schedule: calendar.default(() => DEFAULT_HARDLINK_SCHEDULE) }).strict()]).optional(),
   })
   .strict()
   .superRefine((p, ctx) => {
@@ -348,6 +358,9 @@ export const ProjectSchema = z
 
 export type ProjectConfig = z.output<typeof ProjectSchema>;
 
+/** Fedora's "say, weekly": early Sunday, away from its 08:00 and 14:00 UTC pushes. */
+export const DEFAULT_HARDLINK_SCHEDULE = "Sun *-*-* 03:30:00 UTC";
+
 /** A project's effective tier. */
 export function projectTier(project: ProjectConfig, nodeTier: 1 | 2): 1 | 2 {
   return project.tier ?? nodeTier;
@@ -362,12 +375,12 @@ export function projectName(project: ProjectConfig): string {
 function projectSource(project: ProjectConfig) {
   if (project.custom) {
     const c = project.custom;
-    return { title: c.title, modules: c.modules.map((m) => ({ ...m, diskNeedGiB: c.diskNeedGiB / c.modules.length })), excludes: [] as string[], stages: c.stages, checkFile: c.checkFile, schedule: { 1: TIER_SYNC_DEFAULTS[1].schedule, 2: TIER_SYNC_DEFAULTS[2].schedule } };
+    return { title: c.title, modules: c.modules.map((m) => ({ ...m, diskNeedGiB: c.diskNeedGiB / c.modules.length })), excludes: [] as string[], stages: c.stages, checkFile: c.checkFile, schedule: { 1: TIER_SYNC_DEFAULTS[1].schedule, 2: TIER_SYNC_DEFAULTS[2].schedule }, hardlink: false };
   }
   const preset: DistroPreset = PRESETS[project.preset ?? "debian"];
   const all = presetModules(preset);
   const chosen = project.modules ? all.filter((m) => project.modules!.includes(m.name)) : preset.modules.map((m) => ({ ...m, diskNeedGiB: preset.diskNeedGiB / preset.modules.length }));
-  return { title: preset.title, modules: chosen.map((m) => ({ ...m, diskNeedGiB: m.diskNeedGiB ?? preset.diskNeedGiB })), excludes: preset.excludes, stages: preset.stages, checkFile: preset.checkFile, schedule: preset.schedule };
+  return { title: preset.title, modules: chosen.map((m) => ({ ...m, diskNeedGiB: m.diskNeedGiB ?? preset.diskNeedGiB })), excludes: preset.excludes, stages: preset.stages, checkFile: preset.checkFile, schedule: preset.schedule, hardlink: preset.hardlink === true };
 }
 
 /** What a project adds to the node: sync jobs, public and private modules, disk need. */
@@ -387,6 +400,7 @@ export function expandProject(project: ProjectConfig, nodeTier: 1 | 2): ProjectE
   const tier = projectTier(project, nodeTier);
   const source = projectSource(project);
   const upstream = (project.upstream ?? "rsync://unresolved-upstream-stack").replace(/\/+$/, "");
+  const hardlinkSchedule = project.hardlink === false ? undefined : (project.hardlink?.schedule ?? (source.hardlink ? DEFAULT_HARDLINK_SCHEDULE : undefined));
   const sync = source.modules.map((m) =>
     // Through the job schema, so its defaults stay the only ones.
     SyncModuleSchema.parse({
@@ -401,6 +415,7 @@ export function expandProject(project: ProjectConfig, nodeTier: 1 | 2): ProjectE
       stages: source.stages,
       tier,
       project: projectName(project),
+      ...(hardlinkSchedule !== undefined ? { hardlinkSchedule } : {}),
       ...(project.user !== undefined ? { user: project.user, password: project.password } : {}),
     }),
   );
@@ -940,6 +955,7 @@ export function redactSecrets(node: NodeConfig): NodeConfig {
     },
     sync: node.sync.map((s) => ({ ...s, password: s.password === undefined ? undefined : REDACTED })),
     distro: node.distro && { ...node.distro, password: node.distro.password === undefined ? undefined : REDACTED },
+    projects: node.projects.map((p) => ({ ...p, password: p.password === undefined ? undefined : REDACTED })),
     reportMirror: node.reportMirror && { ...node.reportMirror, sitePassword: REDACTED },
   };
 }

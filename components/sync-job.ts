@@ -30,7 +30,10 @@ export class SyncJob extends pulumi.ComponentResource {
 
   constructor(name: string, args: SyncJobArgs, opts?: pulumi.ComponentResourceOptions) {
     const { templates = KIT_TEMPLATES, ...inputs } = args;
-    super("mirrorkit:sync:SyncJob", name, inputs, opts);
+    // The model's job holds the upstream password (for the password file, a
+    // secret of its own below); the registered args, which reach the state, never do.
+    const job = inputs.model.job;
+    super("mirrorkit:sync:SyncJob", name, { ...inputs, model: { ...inputs.model, job: { ...job, password: job.password === undefined ? undefined : "[secret]" } } }, opts);
     const plan = planSyncJob(args.model, args.push?.model, templates);
     this.timerName = plan.timer.unitName;
     this.unitName = plan.service.unitName;
@@ -62,6 +65,15 @@ export class SyncJob extends pulumi.ComponentResource {
         parent: this,
         dependsOn: [service.active, args.push.ready],
       });
+    }
+    if (plan.hardlink) {
+      const h = plan.hardlink;
+      const hardlinkScript = new RemoteFile(`${name}-${h.script.key}`, plannedFileArgs(args.connection, h.script), after);
+      const hardlinkService = new SystemdUnit(`${name}-${h.service.key}`, plannedUnitArgs(args.connection, h.service, [hardlinkScript.contentHash]), {
+        parent: this,
+        dependsOn: [dest, hardlinkScript.installed],
+      });
+      new SystemdUnit(`${name}-${h.timer.key}`, plannedUnitArgs(args.connection, h.timer), { parent: this, dependsOn: [hardlinkService.active] });
     }
     this.registerOutputs({ timerName: this.timerName, unitName: this.unitName });
   }

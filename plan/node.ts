@@ -116,7 +116,7 @@ export function planNode(node: NodeConfig, t: Templates): NodePlan {
     ...plan.volumes.map((v) => v.mount),
     plan.web.unit,
     ...plan.rsyncd.map((r) => r.unit),
-    ...plan.sync.flatMap((s) => [s.service, s.timer, ...(s.pushPath ? [s.pushPath] : [])]),
+    ...plan.sync.flatMap((s) => [s.service, s.timer, ...(s.pushPath ? [s.pushPath] : []), ...(s.hardlink ? [s.hardlink.service, s.hardlink.timer] : [])]),
     ...plan.bitflips.flatMap((b) => [b.service, b.timer]),
     ...(plan.nodeExporter ? [plan.nodeExporter] : []),
   ];
@@ -128,7 +128,7 @@ export function planNode(node: NodeConfig, t: Templates): NodePlan {
     ...plan.rsyncd.flatMap((r) => [...(r.secrets ? [r.secrets] : []), r.config]),
     ...(plan.reportMirror ? [plan.reportMirror] : []),
     ...(plan.push ? [plan.push.script, plan.push.keys, plan.push.sshd] : []),
-    ...plan.sync.flatMap((s) => [s.script, s.excludes, ...(s.password ? [s.password] : [])]),
+    ...plan.sync.flatMap((s) => [s.script, s.excludes, ...(s.password ? [s.password] : []), ...(s.hardlink ? [s.hardlink.script] : [])]),
     ...units.map(unitFile),
   ];
   const directories = [

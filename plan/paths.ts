@@ -66,6 +66,13 @@ export function syncPaths(job: string) {
     passwordPath: `${KIT_CONFIG_DIR}/sync/${job}.password`,
     stateDir: `${SYNC_STATE_DIR}/${job}`,
     metricsFile: `${METRICS_DIR}/${job}.prom`,
+    /** The hardlink pass over the job's tree. */
+    hardlinkUnitName: `mirrorkit-hardlink-${job}.service`,
+    hardlinkTimerName: `mirrorkit-hardlink-${job}.timer`,
+    hardlinkScriptPath: `${KIT_LIB_DIR}/hardlink-${job}.sh`,
+    hardlinkMetricsFile: `${METRICS_DIR}/hardlink-${job}.prom`,
+    /** Its result, served with the status page. */
+    hardlinkStatusFile: `${STATUS_DIR}/hardlink/${job}.json`,
   };
 }
 
@@ -92,7 +99,7 @@ export const LOGROTATE_CONF = "/etc/logrotate.d/mirrorkit";
 export const REPORT_MIRROR_CONF = "/etc/mirrormanager-client/report_mirror.conf";
 
 /** Shell patterns matching every unit name the kit gives (mount units aside: named by their mount point). */
-export const KIT_UNIT_PATTERNS = [WEB_UNIT, NODE_EXPORTER_UNIT, "mirrorkit-rsyncd-*", "mirrorkit-sync-*", "mirrorkit-bitflip-*"];
+export const KIT_UNIT_PATTERNS = [WEB_UNIT, NODE_EXPORTER_UNIT, "mirrorkit-rsyncd-*", "mirrorkit-sync-*", "mirrorkit-hardlink-*", "mirrorkit-bitflip-*"];
 
 /** A unit file's path. */
 export function unitFilePath(unit: string): string {

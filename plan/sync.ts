@@ -1,6 +1,7 @@
 // A sync job's part of a node: its script (checked by sh -n), its excludes,
 // its upstream password, the service, its timer and, when pushes start it,
 // the path unit on the push trigger.
+import { hardlinkModel, renderHardlinkScript, renderHardlinkService, renderHardlinkTimer, type HardlinkModel } from "../components/render/hardlink";
 import { renderPushPathUnit, type PushModel } from "../components/render/push";
 import { renderSyncExcludes, renderSyncScript, renderSyncService, renderSyncTimer, type SyncModel } from "../components/render/sync";
 import type { Templates } from "../components/render/templates";
@@ -18,6 +19,8 @@ export interface SyncPlan {
   service: PlannedUnit;
   timer: PlannedUnit;
   pushPath?: PlannedUnit;
+  /** The hardlink pass over the tree, when the job has a schedule for it. */
+  hardlink?: { script: PlannedFile; service: PlannedUnit; timer: PlannedUnit };
 }
 
 export function planSyncJob(model: SyncModel, push: PushModel | undefined, t: Templates): SyncPlan {
@@ -31,6 +34,7 @@ export function planSyncJob(model: SyncModel, push: PushModel | undefined, t: Te
       : {}),
     service: { key: "service", unitName: model.unitName, content: renderSyncService(model, t), activation: "install" },
     timer: { key: "timer", unitName: model.timerName, content: renderSyncTimer(model, t), activation: "start" },
+    ...(model.job.hardlinkSchedule !== undefined ? { hardlink: planHardlink(hardlinkModel(model, model.job.hardlinkSchedule), t) } : {}),
     ...(push
       ? {
           pushPath: {
@@ -41,5 +45,14 @@ export function planSyncJob(model: SyncModel, push: PushModel | undefined, t: Te
           },
         }
       : {}),
+  };
+}
+
+/** The hardlink pass's script (checked by sh -n), its service and its timer. */
+function planHardlink(h: HardlinkModel, t: Templates): NonNullable<SyncPlan["hardlink"]> {
+  return {
+    script: rootFile("hardlink-script", h.scriptPath, renderHardlinkScript(h, t), "0755", 'sh -n "$STAGED"'),
+    service: { key: "hardlink-service", unitName: h.unitName, content: renderHardlinkService(h, t), activation: "install" },
+    timer: { key: "hardlink-timer", unitName: h.timerName, content: renderHardlinkTimer(h, t), activation: "start" },
   };
 }

@@ -41,3 +41,12 @@ export function unsecret<T>(v: unknown): T {
   const o = v as Record<string, unknown> | undefined;
   return (o && o[SECRET_SIG] === SECRET_VALUE ? o.value : o) as T;
 }
+
+/** A registered input with every secret-wrapped value (kept encrypted by the engine) replaced by "[engine secret]". */
+export function withoutEngineSecrets(v: unknown): unknown {
+  if (Array.isArray(v)) return v.map(withoutEngineSecrets);
+  if (typeof v !== "object" || v === null) return v;
+  const o = v as Record<string, unknown>;
+  if (o[SECRET_SIG] === SECRET_VALUE) return "[engine secret]";
+  return Object.fromEntries(Object.entries(o).map(([k, x]) => [k, withoutEngineSecrets(x)]));
+}

@@ -2,7 +2,7 @@
 import "../lib/mocks";
 import { describe, it, before } from "node:test";
 import assert from "node:assert/strict";
-import { registered, settle } from "../lib/mocks";
+import { registered, settle, withoutEngineSecrets } from "../lib/mocks";
 import { MirrorNode } from "../../components/mirror-node";
 import { renderNginxConf, webModel } from "../../components/render/nginx";
 import { nodeConfig } from "../lib/fixtures";
@@ -45,6 +45,19 @@ describe("MirrorNode resource graph", () => {
     assert.equal((nodeRes.inputs.host as { privateKey?: string }).privateKey, "[secret]", "no key material in args");
     const web = byType("mirrorkit:web:WebServer")[0];
     assert.equal((web.inputs.web as { server: string }).server, "nginx");
+  });
+
+  it("a project's upstream password reaches no component's args in plain text", async () => {
+    const n = nodeConfig({ name: "proj", projects: [{ preset: "debian", upstream: "rsync://t1.example.org", user: "t2", password: "project-upstream-secret" }] });
+    new MirrorNode(n.name, n);
+    await settle();
+    const mine = registered.filter((r) => r.name.startsWith("proj"));
+    assert.ok(mine.some((r) => r.type === "mirrorkit:sync:SyncJob"), "the project's sync job is there");
+    const [nodeRes] = mine.filter((r) => r.type === "mirrorkit:node:MirrorNode");
+    assert.equal((nodeRes.inputs.projects as { password?: string }[])[0].password, "[secret]");
+    for (const r of mine.filter((x) => x.type.startsWith("mirrorkit:"))) {
+      assert.ok(!JSON.stringify(withoutEngineSecrets(r.inputs)).includes("project-upstream-secret"), `${r.type} ${r.name} holds the password outside a secret`);
+    }
   });
 
   it("copies exactly the rendered nginx config to the host", async () => {
