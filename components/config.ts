@@ -197,6 +197,8 @@ export const RsyncSchema = z
     maxConnections: z.number().int().min(1).max(10000).default(50),
     modules: z.array(PublicModuleSchema).default([]),
     private: PrivateRsyncSchema.optional(),
+    /** The push daemon's port, when a project takes pushes (projects[].push). */
+    pushPort: port.default(8873),
   })
   .strict();
 
@@ -327,6 +329,19 @@ export const ProjectSchema = z
     privateModule: z.boolean().optional(),
     /** Override of the disk need (GiB); default the chosen modules' sum. */
     diskNeedGiB: z.number().int().min(1).optional(),
+    /**
+     * openSUSE-style push: the upstream writes into this project's trees through
+     * a writable rsync module (<module>-push) on the node's push daemon
+     * (rsync.pushPort), as the mirror account, from these addresses and users only.
+     * The pull job stays: it reconciles and says how fresh the tree is.
+     */
+    push: z
+      .object({
+        hostsAllow: z.array(hostPattern).min(1, "at least one upstream address: a writable module is never open to all"),
+        users: z.array(TierUserSchema).min(1, "at least one authenticated user: a writable module always asks for a password"),
+      })
+      .strict()
+      .optional(),
     /**
      * A hardlink pass over each of its trees: on for presets whose guide asks for one (Fedora),
      * weekly at DEFAULT_HARDLINK_SCHEDULE; `false` turns it off.
@@ -651,6 +666,7 @@ const NodeBaseSchema = z
     ];
     if (node.web.tls) ports.push([["web", "tls", "httpsPort"], node.web.tls.httpsPort]);
     if (node.rsync.private) ports.push([["rsync", "private", "port"], node.rsync.private.port]);
+    if (node.projects.some((p) => p.push)) ports.push([["rsync", "pushPort"], node.rsync.pushPort]);
     for (let i = 0; i < ports.length; i++) {
       for (let j = 0; j < i; j++) {
         if (ports[i][1] === ports[j][1]) {
@@ -716,6 +732,9 @@ const NodeBaseSchema = z
         const first = names.get(key);
         if (first !== undefined) ctx.addIssue({ code: "custom", path: ["projects", index, "name"], message: `projects[${first}] is already named "${key}"; give this one a name of its own` });
         else names.set(key, index);
+        p.push?.hostsAllow.forEach((h, i) => {
+          if (coversEveryone(h)) ctx.addIssue({ code: "custom", path: ["projects", index, "push", "hostsAllow", i], message: `"${h}" lets everyone write into the tree; list the upstream's push hosts` });
+        });
         if ((expansions[index]?.privateModules.length ?? 0) > 0 && !node.rsync.private) {
           ctx.addIssue({
             code: "custom",
@@ -955,7 +974,11 @@ export function redactSecrets(node: NodeConfig): NodeConfig {
     },
     sync: node.sync.map((s) => ({ ...s, password: s.password === undefined ? undefined : REDACTED })),
     distro: node.distro && { ...node.distro, password: node.distro.password === undefined ? undefined : REDACTED },
-    projects: node.projects.map((p) => ({ ...p, password: p.password === undefined ? undefined : REDACTED })),
+    projects: node.projects.map((p) => ({
+      ...p,
+      password: p.password === undefined ? undefined : REDACTED,
+      push: p.push && { ...p.push, users: p.push.users.map((u) => ({ ...u, password: REDACTED })) },
+    })),
     reportMirror: node.reportMirror && { ...node.reportMirror, sitePassword: REDACTED },
   };
 }

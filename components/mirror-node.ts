@@ -19,6 +19,7 @@ import { ServiceAccounts } from "./service-accounts";
 import { SyncJob } from "./sync-job";
 import { WebServer } from "./web-server";
 import { plannedUnitArgs, SystemdUnit } from "./systemd-unit";
+import { pushUsers } from "./render/rsync";
 
 export interface MirrorNodeEndpoints {
   http: string;
@@ -102,7 +103,7 @@ export class MirrorNode extends pulumi.ComponentResource {
         {
           connection,
           model,
-          users: model.instance === "private" ? pulumi.secret(args.rsync.private?.users ?? []) : undefined,
+          users: model.instance === "private" ? pulumi.secret(args.rsync.private?.users ?? []) : model.instance === "push" ? pulumi.secret(pushUsers(args)) : undefined,
           templates,
         },
         { ...mine, dependsOn: ready },

@@ -5,7 +5,7 @@
 // `{ secure: "v1:..." }` and a plain one is a string.
 
 /** The secret-bearing fields of `mirrorkit:node`; `[]` stands for every list index. */
-export const SECRET_FIELDS = ["host.privateKey", "rsync.private.users[].password", "sync[].password", "projects[].password", "distro.password", "reportMirror.sitePassword"] as const;
+export const SECRET_FIELDS = ["host.privateKey", "rsync.private.users[].password", "sync[].password", "projects[].password", "projects[].push.users[].password", "distro.password", "reportMirror.sitePassword"] as const;
 
 export type Segment = string | number;
 

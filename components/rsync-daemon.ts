@@ -14,7 +14,7 @@ import { planRsyncDaemon } from "../plan/rsyncd";
 export interface RsyncDaemonArgs {
   connection: pulumi.Input<Connection>;
   model: RsyncdModel;
-  /** Private instance: the tier users and their (secret) passwords. */
+  /** Private and push instances: the users and their (secret) passwords. */
   users?: pulumi.Input<{ name: string; password: string }[]>;
   /** The templates its files are rendered from (code, not config: not an input of the resource). */
   templates?: Templates;
@@ -37,6 +37,7 @@ export class RsyncDaemon extends pulumi.ComponentResource {
       const content = pulumi.secret(pulumi.output(args.users ?? []).apply(renderRsyncdSecrets));
       files.push(new RemoteFile(`${name}-${plan.secrets.key}`, plannedFileArgs(args.connection, plan.secrets, content), childOpts));
     }
+    if (plan.hook) files.push(new RemoteFile(`${name}-${plan.hook.key}`, plannedFileArgs(args.connection, plan.hook), childOpts));
     const conf = new RemoteFile(`${name}-${plan.config.key}`, plannedFileArgs(args.connection, plan.config), {
       parent: this,
       dependsOn: [...files.map((f) => f.installed)],

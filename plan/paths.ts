@@ -43,7 +43,7 @@ export function unitLogDir(unit: string): string {
   return `/var/log/${unit.replace(/\.service$/, "")}`;
 }
 
-export type RsyncInstance = "public" | "private";
+export type RsyncInstance = "public" | "private" | "push";
 export function rsyncdUnit(instance: RsyncInstance): string {
   return `mirrorkit-rsyncd-${instance}.service`;
 }
@@ -52,6 +52,14 @@ export function rsyncdConfigPath(instance: RsyncInstance): string {
 }
 /** The private (tier) daemon's auth users and passwords. */
 export const RSYNCD_PRIVATE_SECRETS = `${KIT_CONFIG_DIR}/rsyncd-private.secrets`;
+/** The push daemon's (upstreams writing into their projects' trees) auth users and passwords. */
+export const RSYNCD_PUSH_SECRETS = `${KIT_CONFIG_DIR}/rsyncd-push.secrets`;
+/** What the push daemon runs after each push it received: the project's push status. */
+export const PUSH_RECEIVED_SCRIPT = `${KIT_LIB_DIR}/push-received`;
+/** A push module's record: JSON beside the status page, and metrics. */
+export function pushReceivedPaths(module: string) {
+  return { statusFile: `${STATUS_DIR}/push/${module}.json`, metricsFile: `${METRICS_DIR}/push-${module}.prom` };
+}
 
 /** A sync job's files and units. */
 export function syncPaths(job: string) {

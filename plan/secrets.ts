@@ -4,14 +4,15 @@
 // host runtime renders the same text from Pulumi secrets.
 import type { NodeConfig } from "../components/config";
 import { renderReportMirrorConf, reportMirrorModel } from "../components/render/report-mirror";
-import { renderRsyncdSecrets } from "../components/render/rsync";
+import { pushUsers, renderRsyncdSecrets } from "../components/render/rsync";
 import type { Templates } from "../components/render/templates";
-import { RSYNCD_PRIVATE_SECRETS, syncPaths } from "./paths";
+import { RSYNCD_PRIVATE_SECRETS, RSYNCD_PUSH_SECRETS, syncPaths } from "./paths";
 
 /** Path -> text of every secret file the node has. */
 export function secretFileContents(node: NodeConfig, t: Templates): Map<string, string> {
   const files = new Map<string, string>();
   if (node.rsync.private) files.set(RSYNCD_PRIVATE_SECRETS, renderRsyncdSecrets(node.rsync.private.users));
+  if (pushUsers(node).length > 0) files.set(RSYNCD_PUSH_SECRETS, renderRsyncdSecrets(pushUsers(node)));
   for (const job of node.sync) if (job.password !== undefined) files.set(syncPaths(job.name).passwordPath, `${job.password}\n`);
   const report = reportMirrorModel(node);
   if (report && node.reportMirror) files.set(report.path, renderReportMirrorConf(report, node.reportMirror.sitePassword, t));

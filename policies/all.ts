@@ -4,6 +4,7 @@ import { identitiesDistinct } from "./identities-distinct";
 import { publicPathsInsideTree } from "./public-paths-inside-tree";
 import { rsyncdPrivateModuleRestricted } from "./rsyncd-private-module-restricted";
 import { rsyncdPublicModuleUnprivileged } from "./rsyncd-public-module-unprivileged";
+import { rsyncdWritableModuleRestricted } from "./rsyncd-writable-module-restricted";
 import { syncPreservesPermissions } from "./sync-preserves-permissions";
 import { syncSafetyFlags } from "./sync-safety-flags";
 import { tierRequirements } from "./tier-requirements";
@@ -14,6 +15,7 @@ export const ALL_POLICIES: StackValidationPolicy[] = [
   syncSafetyFlags,
   rsyncdPublicModuleUnprivileged,
   rsyncdPrivateModuleRestricted,
+  rsyncdWritableModuleRestricted,
   webServerUnprivileged,
   identitiesDistinct,
   publicPathsInsideTree,

@@ -1,8 +1,9 @@
 // rsync daemon configuration: the public instance and the private tier instance.
-import type { AccountsConfig, NodeConfig } from "../config";
+import { expandProject, projectName, type AccountsConfig, type NodeConfig } from "../config";
+import { sq } from "../shell";
 import { HEADER, mountUnitName, renderServiceUnit } from "./systemd";
 import { KIT_TEMPLATES, type Templates } from "./templates";
-import { rsyncdConfigPath, rsyncdUnit, RSYNCD_PRIVATE_SECRETS, unitRuntimeDir, type RsyncInstance } from "../../plan/paths";
+import { METRICS_DIR, PUSH_RECEIVED_SCRIPT, rsyncdConfigPath, rsyncdUnit, RSYNCD_PRIVATE_SECRETS, RSYNCD_PUSH_SECRETS, STATUS_DIR, unitRuntimeDir, type RsyncInstance } from "../../plan/paths";
 
 export type { RsyncInstance };
 
@@ -15,7 +16,7 @@ export interface RsyncdModel {
   user: string;
   group: string;
   maxConnections: number;
-  modules: { name: string; path: string; comment: string }[];
+  modules: RsyncdModule[];
   /** Private instance only. */
   hostsAllow: string[];
   authUsers: string[];
@@ -24,7 +25,38 @@ export interface RsyncdModel {
   mountUnits: string[];
 }
 
+export interface RsyncdModule {
+  name: string;
+  path: string;
+  comment: string;
+  /** Push instance: each module is its project's, with the project's own upstream hosts and users. */
+  project?: string;
+  hostsAllow?: string[];
+  authUsers?: string[];
+}
+
 export const rsyncUnitName = rsyncdUnit;
+
+/** The writable modules through which upstreams push their projects' trees: one per module of a project with `push`. */
+export function pushModules(node: NodeConfig): (RsyncdModule & { project: string; hostsAllow: string[]; authUsers: string[] })[] {
+  return node.projects.flatMap((p) =>
+    p.push
+      ? expandProject(p, node.tier).sync.map((job) => ({
+          name: `${job.name}-push`,
+          path: `${node.mirrorRoot}/${job.path}`.replace(/\/+$/, ""),
+          comment: `pushes into ${job.name} (project ${projectName(p)})`,
+          project: projectName(p),
+          hostsAllow: p.push!.hostsAllow,
+          authUsers: p.push!.users.map((u) => u.name),
+        }))
+      : [],
+  );
+}
+
+/** The push daemon's users and passwords: every pushed project's. */
+export function pushUsers(node: NodeConfig): { name: string; password: string }[] {
+  return node.projects.flatMap((p) => p.push?.users ?? []);
+}
 
 /** The models of the daemons a node runs: public when it has public modules, private when configured. */
 export function rsyncdModels(node: NodeConfig): RsyncdModel[] {
@@ -67,11 +99,31 @@ export function rsyncdModels(node: NodeConfig): RsyncdModel[] {
       mountUnits,
     });
   }
+  const pushed = pushModules(node);
+  if (pushed.length > 0) {
+    models.push({
+      instance: "push",
+      unitName: rsyncUnitName("push"),
+      configPath: rsyncdConfigPath("push"),
+      secretsPath: RSYNCD_PUSH_SECRETS,
+      port: node.rsync.pushPort,
+      // Writes land as the mirror account, which owns the trees.
+      user: accounts.mirror.user,
+      group: accounts.mirror.group,
+      maxConnections: 10,
+      modules: pushed,
+      hostsAllow: [],
+      authUsers: [],
+      mirrorRoot: node.mirrorRoot,
+      mountUnits,
+    });
+  }
   return models;
 }
 
 export function renderRsyncdConf(m: RsyncdModel, t: Templates = KIT_TEMPLATES): string {
   const isPrivate = m.instance === "private";
+  const isPush = m.instance === "push";
   return t.render("rsync/rsyncd.conf.hbs", {
     header: HEADER,
     instance: m.instance,
@@ -80,14 +132,30 @@ export function renderRsyncdConf(m: RsyncdModel, t: Templates = KIT_TEMPLATES): 
     user: m.user,
     group: m.group,
     runtimeDir: unitRuntimeDir(m.unitName),
-    // The private module is never listed; public ones are.
-    list: isPrivate ? "no" : "yes",
+    // The private and push modules are never listed; public ones are.
+    list: isPrivate || isPush ? "no" : "yes",
+    // Push modules take writes (and the pusher's deletions) and never serve a read.
+    readOnly: isPush ? "no" : "yes",
+    writeOnly: isPush ? "yes" : "no",
+    refuseDelete: !isPush,
+    // rsync's in-progress directories are never served; a pusher's --delay-updates needs them.
+    excludeTmp: !isPush,
+    pushReceived: isPush ? PUSH_RECEIVED_SCRIPT : "",
     maxConnections: m.maxConnections,
     hostsAllow: isPrivate ? m.hostsAllow.join(" ") : "",
-    secretsFile: isPrivate ? m.secretsPath : "",
+    secretsFile: isPrivate || isPush ? m.secretsPath : "",
     authUsers: isPrivate ? m.authUsers.join(", ") : "",
-    modules: m.modules,
+    modules: m.modules.map((mod) => ({
+      ...mod,
+      moduleHostsAllow: mod.hostsAllow?.join(" ") ?? "",
+      moduleAuthUsers: mod.authUsers?.join(", ") ?? "",
+    })),
   });
+}
+
+/** The push daemon's post-xfer hook: records each push in its project's status. */
+export function renderPushReceivedScript(m: RsyncdModel, dirs: { statusDir: string; metricsDir: string } = { statusDir: STATUS_DIR, metricsDir: METRICS_DIR }, t: Templates = KIT_TEMPLATES): string {
+  return t.render("push/push-received.sh.hbs", { header: HEADER, unitName: m.unitName, statusDirQ: sq(dirs.statusDir), metricsDirQ: sq(dirs.metricsDir) });
 }
 
 /** rsyncd secrets file: `user:password` lines. */
@@ -108,6 +176,8 @@ export function renderRsyncdUnit(m: RsyncdModel, t: Templates = KIT_TEMPLATES): 
       `ExecStart=/usr/bin/rsync --daemon --no-detach --config=${m.configPath}`,
       "Restart=on-failure",
       `RuntimeDirectory=${dir}`,
+      // The push daemon writes into its modules' trees and records each push.
+      ...(m.instance === "push" ? [`ReadWritePaths=${[...m.modules.map((mod) => mod.path), STATUS_DIR, METRICS_DIR].join(" ")}`] : []),
       "CapabilityBoundingSet=CAP_NET_BIND_SERVICE CAP_SETUID CAP_SETGID CAP_SYS_CHROOT",
       "RestrictAddressFamilies=AF_INET AF_INET6 AF_UNIX",
     ],

@@ -23,7 +23,7 @@ export interface NodeFacts {
     private?: { port: number; hostsAllow: string[]; users: { name: string }[]; modules: { name: string; path: string }[] };
   };
   /** Each job's tier is its project's when it has one (`tier`), else the node's. */
-  sync: { name: string; schedule?: string; tier?: number; project?: string }[];
+  sync: { name: string; path: string; schedule?: string; tier?: number; project?: string }[];
   volumes: { name: string }[];
 }
 

@@ -13,6 +13,7 @@ import { ALL_POLICIES } from "../../policies/all";
 import { identitiesDistinct } from "../../policies/identities-distinct";
 import { publicPathsInsideTree } from "../../policies/public-paths-inside-tree";
 import { rsyncdPrivateModuleRestricted } from "../../policies/rsyncd-private-module-restricted";
+import { rsyncdWritableModuleRestricted } from "../../policies/rsyncd-writable-module-restricted";
 import { rsyncdPublicModuleUnprivileged } from "../../policies/rsyncd-public-module-unprivileged";
 import { syncPreservesPermissions } from "../../policies/sync-preserves-permissions";
 import { syncSafetyFlags } from "../../policies/sync-safety-flags";
@@ -102,6 +103,8 @@ describe("policy pack", () => {
         private: { modules: [{ name: "fedora-tier", path: "fedora" }], hostsAllow: ["192.0.2.20"], users: [{ name: "tier2", password: "a-long-secret" }] },
       },
       sync: [{ name: "fedora", upstream: "rsync://tier1.example.org/fedora/", path: "fedora", checkFile: "lastupdate" }],
+      // A project its upstream pushes into: the push daemon's writable module.
+      projects: [{ preset: "archlinux", upstream: "rsync://tier1.example.org", push: { hostsAllow: ["192.0.2.30"], users: [{ name: "arch-up", password: "a-push-secret" }] } }],
     });
     new MirrorNode(node.name, node);
     await settle();
@@ -180,6 +183,15 @@ describe("policy pack", () => {
     [publicPathsInsideTree, "rsync module path /", () => editFile(stack(), /^rsyncd-public\.conf$/, (t) => t.replace("path = /srv/mirror/fedora", "path = /")), /outside the mirror tree/],
     [publicPathsInsideTree, "rsync module path with ..", () => editFile(stack(), /^rsyncd-public\.conf$/, (t) => t.replace("path = /srv/mirror/fedora", "path = /srv/mirror/../../etc")), /outside the mirror tree/],
     [publicPathsInsideTree, "config: module path absolute", () => editNode(stack(), (n) => (n.rsync.modules[0].path = "/etc")), /leaves the tree/],
+    [rsyncdWritableModuleRestricted, "file: push module's hosts allow removed", () => editFile(stack(), /^rsyncd-push\.conf$/, (t) => t.replace(/^\s+hosts allow = .*$/m, "")), /hosts allow missing/],
+    [rsyncdWritableModuleRestricted, "file: push module open to all", () => editFile(stack(), /^rsyncd-push\.conf$/, (t) => t.replace(/^(\s+hosts allow = ).*$/m, "$10.0.0.0/0")), /open \(0\.0\.0\.0\/0\)/],
+    [rsyncdWritableModuleRestricted, "file: push module's auth users removed", () => editFile(stack(), /^rsyncd-push\.conf$/, (t) => t.replace(/^\s+auth users = .*$/m, "")), /without authentication/],
+    [rsyncdWritableModuleRestricted, "file: no secrets file", () => editFile(stack(), /^rsyncd-push\.conf$/, (t) => t.replace(/^secrets file = .*$/m, "")), /without authentication/],
+    [rsyncdWritableModuleRestricted, "file: write only = no", () => editFile(stack(), /^rsyncd-push\.conf$/, (t) => t.replace("write only = yes", "write only = no")), /also serves reads/],
+    [rsyncdWritableModuleRestricted, "file: push module writes into another project's tree", () => editFile(stack(), /^rsyncd-push\.conf$/, (t) => t.replace("path = /srv/mirror/archlinux", "path = /srv/mirror/fedora")), /outside project archlinux's trees/],
+    [rsyncdWritableModuleRestricted, "file: push module writes the whole mirror root", () => editFile(stack(), /^rsyncd-push\.conf$/, (t) => t.replace("path = /srv/mirror/archlinux", "path = /srv/mirror")), /outside project archlinux's trees/],
+    [rsyncdWritableModuleRestricted, "file: the public daemon made writable", () => editFile(stack(), /^rsyncd-public\.conf$/, (t) => t.replace("read only = yes", "read only = no")), /tied to no project/],
+    [rsyncdWritableModuleRestricted, "file: a read-only module in the push daemon", () => editFile(stack(), /^rsyncd-push\.conf$/, (t) => `${t}\n[peek]\n    path = /srv/mirror/archlinux\n    read only = yes\n`), /writable and read-only modules share one daemon/],
     [tierRequirements, "daily sync", () => editNode(stack(), (n) => (n.sync[0].schedule = "daily")), /less than hourly/],
     [tierRequirements, "no data volume", () => editNode(stack(), (n) => (n.volumes = [])), /no dedicated data volume/],
     [tierRequirements, "tier 2 without HTTPS", () => editNode(stack(), (n) => delete n.web.tls), /HTTPS/],
@@ -234,7 +246,9 @@ describe("policy pack", () => {
 
   it("a copy inside the kit's RemoteFile is not read twice", async () => {
     const found = await violations(rsyncdPublicModuleUnprivileged, editFile(stack(), /^rsyncd-public\.conf$/, (t) => t.replace("uid = nobody", "uid = root")));
-    assert.equal(found.length, 1, found.join("\n"));
+    // One message per public module (fedora, archlinux), none repeated.
+    assert.equal(found.length, 2, found.join("\n"));
+    assert.equal(new Set(found).size, found.length, found.join("\n"));
   });
 
   it("no-delete mode (no delete option at all) satisfies the deletion rule", async () => {
