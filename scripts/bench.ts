@@ -12,6 +12,8 @@
 //      first sync and no-change re-run, wall time and bytes.
 //   B4 serving: the kit's nginx and Apache configs vs Debian's stock ones.
 //   B5 scale: `pulumi preview` of nodes with 1, 10 and 100 modules.
+//   B8 projects: `pulumi preview` and a fresh `pulumi up` on a VM of a node
+//      carrying all seven presets' projects vs a node carrying one (goal ≤ 1.5×).
 //   B7 resume: a first sync killed half-way, then resumed: bytes received
 //      over bytes still missing, the kit vs purging rsync's temp dirs first.
 //
@@ -478,6 +480,61 @@ async function benchScale() {
   figures.push({ id: "B5", what: "preview, 100 modules vs 10", unit: "s", kit: times[100], plain: times[10], note: "growth ratio 100/10" });
 }
 
+// ---------------------------------------------------------------- B8
+/** A node carrying `presets` as projects (an unreachable tier 0; nothing syncs during the measure). */
+function projectsNode(presets: string[], host: Record<string, unknown>) {
+  return {
+    name: "bench-projects",
+    tier: 2,
+    host,
+    volumes: [{ name: "data", device: "/dev/vdb", mountPoint: "/srv/mirror" }],
+    // Parabola at tier 1 (with the private daemon) when it is carried, the others at tier 2.
+    ...(presets.includes("parabola") ? { rsync: { private: { hostsAllow: ["10.0.2.2"], users: [{ name: "t2", password: "bench-secret" }] } } } : {}),
+    projects: presets.map((preset) => ({ preset, upstream: "rsync://10.0.2.100", ...(preset === "parabola" ? { tier: 1 } : {}) })),
+  };
+}
+
+async function benchProjects() {
+  const shapes: [string, string[]][] = [
+    ["1", ["fedora"]],
+    ["7", ["fedora", "opensuse", "parabola", "archlinux", "aosc", "distri", "debian"]],
+  ];
+  const preview: Record<string, number[]> = {};
+  const up: Record<string, number[]> = {};
+  for (const [label, presets] of shapes) {
+    const stack = `bench-projects-${label}`;
+    preview[label] = [];
+    up[label] = [];
+    const previewFile = await writeStackFile(stack, projectsNode(presets, { address: "192.0.2.10", privateKey: "unused" }));
+    try {
+      if (!(await stackNames()).includes(stack)) await pulumi(["stack", "init", stack]);
+      for (let r = 0; r < RUNS; r++) {
+        const t = now();
+        await pulumi(["preview", "--stack", stack]);
+        preview[label].push(now() - t);
+      }
+      for (let r = 0; r < RUNS; r++) {
+        const vm = await bootVm({ name: `bench-projects-${label}-${r}` });
+        try {
+          await writeStackFile(stack, projectsNode(presets, { address: vm.address, port: vm.ports[22], privateKeyPath: vm.privateKeyPath }));
+          const t = now();
+          await pulumi(["up", "--stack", stack, "--yes", "--skip-preview"]);
+          up[label].push(now() - t);
+          await pulumi(["stack", "rm", stack, "--yes", "--force"], { check: false });
+          await pulumi(["stack", "init", stack]);
+        } finally {
+          await vm.stop();
+        }
+      }
+    } finally {
+      await pulumi(["stack", "rm", stack, "--yes", "--force"], { check: false });
+      fs.rmSync(previewFile, { force: true });
+    }
+  }
+  figures.push({ id: "B8", what: "preview, seven projects vs one", unit: "s", kit: preview["7"], plain: preview["1"], note: "goal ≤ 1.5" });
+  figures.push({ id: "B8", what: "fresh `pulumi up` on a VM, seven projects vs one", unit: "s", kit: up["7"], plain: up["1"], note: "goal ≤ 1.5" });
+}
+
 // ---------------------------------------------------------------- B1
 /** A state value with its secret wrapper removed (an exported secret is {<sig>, plaintext: JSON}). */
 function unsecret(v: unknown): unknown {
@@ -613,6 +670,7 @@ async function main() {
     if (want("B4")) benchServing();
     if (want("B5")) await benchScale();
     if (want("B7")) await benchResume();
+    if (want("B8")) await benchProjects();
     if (want("B1")) await benchProvision();
   } catch (err) {
     failure = err;
