@@ -19,6 +19,7 @@ describe("plain-text secrets in a stack file", () => {
     ],
     ["a sync job's password", { sync: [{ name: "a" }, { name: "b", password: "pw" }] }, ["sync[1].password"]],
     ["a project's upstream password", { projects: [{ preset: "debian" }, { preset: "fedora", user: "u", password: "pw" }] }, ["projects[1].password"]],
+    ["a push user's password", { projects: [{ preset: "opensuse", push: { hostsAllow: ["192.0.2.1"], users: [{ name: "a", password: secure }, { name: "b", password: "pw" }] } }] }, ["projects[0].push.users[1].password"]],
     ["the preset's upstream password", { distro: { preset: "fedora", password: "pw" } }, ["distro.password"]],
     ["MirrorManager's site password", { reportMirror: { site: "s", sitePassword: "pw" } }, ["reportMirror.sitePassword"]],
     ["an empty value is not a secret", { host: { privateKey: "" } }, []],
