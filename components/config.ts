@@ -98,6 +98,15 @@ export const moduleName = z.string().regex(/^[A-Za-z0-9][A-Za-z0-9._-]{0,63}$/, 
 export const rsyncServer = z.string().regex(/^rsync:\/\/([A-Za-z0-9.-]+|\[[0-9A-Fa-f:.]+\])(:\d{1,5})?\/?$/, "rsync://host[:port], without a module");
 /** systemd OnCalendar= expression; checked on the host with systemd-analyze calendar. */
 const calendar = z.string().min(1).regex(/^[A-Za-z0-9*:,./~ +-]+$/, "one systemd calendar expression (letters, digits, space and * : , . / ~ + -)");
+/** A tier: 1 (from tier 0, hands staged content on) or 2 (from a tier 1). */
+const tierNumber = z.union([z.literal(1), z.literal(2)]);
+const rsyncUser = z.string().regex(/^[A-Za-z0-9._-]{1,64}$/, "an rsync user name (letters, digits, . _ -)");
+/** rsync exclude patterns, one per line. */
+const excludePatterns = z.array(z.string().regex(/^[^\n]+$/, "one pattern")).default([]);
+/** RandomizedDelaySec= of a sync timer. */
+const startSpreadSeconds = z.number().int().min(0).max(3600);
+/** How old a sync's last success may be before the MirrorkitSyncStale alert fires. */
+const staleAfterSeconds = z.number().int().min(60).max(30 * 86400);
 
 export const VolumeSchema = z
   .object({
@@ -213,12 +222,12 @@ export const SyncModuleSchema = z
     /** OnCalendar= schedule; default by tier (1: every 15 min, 2: hourly). */
     schedule: calendar.optional(),
     /** Spread of start times across nodes (RandomizedDelaySec=); default by tier (60 s, 300 s). */
-    randomizedDelaySeconds: z.number().int().min(0).max(3600).optional(),
-    excludes: z.array(z.string().regex(/^[^\n]+$/, "one pattern")).default([]),
+    randomizedDelaySeconds: startSpreadSeconds.optional(),
+    excludes: excludePatterns,
     /** Upstream file whose change means new content (e.g. "lastupdate"); rsync runs only then. */
     checkFile: relativePath.optional(),
     /** The tier this tree is mirrored at, when it differs from the node's (a project's tier). */
-    tier: z.union([z.literal(1), z.literal(2)]).optional(),
+    tier: tierNumber.optional(),
     /**
      * A pass of util-linux `hardlink` over this tree on this OnCalendar= schedule, at idle priority and
      * never while the job syncs (Fedora's guide: weekly). None by default.
@@ -227,14 +236,14 @@ export const SyncModuleSchema = z
     /** The project the job belongs to, shown on the status page and as a metrics label; default the job's name. */
     project: moduleName.optional(),
     /** Credentials for a private upstream module. */
-    user: z.string().regex(/^[A-Za-z0-9._-]{1,64}$/, "an rsync user name (letters, digits, . _ -)").optional(),
+    user: rsyncUser.optional(),
     password: z.string().min(1).optional(),
     /** A command run as the mirror account after a successful sync (e.g. report_mirror). */
     postHook: z.string().regex(/^[^\n]+$/, "one command line").optional(),
     /** A time limit for one run (none by default: a stopped first sync resumes on its next run). */
     timeoutSeconds: z.number().int().min(60).max(7 * 86400).optional(),
     /** How old its last success may be before the MirrorkitSyncStale alert fires; default by tier. */
-    staleAfterSeconds: z.number().int().min(60).max(30 * 86400).optional(),
+    staleAfterSeconds: staleAfterSeconds.optional(),
     /** rsync --max-delete: a run that would delete more stops (a broken or emptied upstream). */
     maxDelete: z.number().int().min(0).default(5000),
     /** Never delete (e.g. while an upstream is being rebuilt). */
@@ -277,8 +286,6 @@ export const BitflipSchema = z
   })
   .strict();
 
-const tierNumber = z.union([z.literal(1), z.literal(2)]);
-const rsyncUser = z.string().regex(/^[A-Za-z0-9._-]{1,64}$/, "an rsync user name (letters, digits, . _ -)");
 /** A tier-1 stack to sync from (a StackReference name) and the tier user to authenticate as. */
 const UpstreamStackSchema = z.object({ name: z.string().min(1), user: z.string().min(1) }).strict();
 
@@ -319,10 +326,10 @@ export const ProjectSchema = z
     upstreamModules: z.record(moduleName, moduleName).default({}),
     /** OnCalendar= of its sync jobs; default the preset's, by tier. */
     schedule: calendar.optional(),
-    randomizedDelaySeconds: z.number().int().min(0).max(3600).optional(),
-    staleAfterSeconds: z.number().int().min(60).max(30 * 86400).optional(),
+    randomizedDelaySeconds: startSpreadSeconds.optional(),
+    staleAfterSeconds: staleAfterSeconds.optional(),
     /** rsync exclude patterns on top of the preset's (e.g. architectures the node does not carry). */
-    excludes: z.array(z.string().regex(/^[^\n]+$/, "one pattern")).default([]),
+    excludes: excludePatterns,
     /** Serve each module on the public rsync daemon, under the module's name. */
     publicModule: z.boolean().default(true),
     /** Offer each module to tier 2s on the private daemon as <module>-tier; default on for a tier 1. */
@@ -377,7 +384,7 @@ export type ProjectConfig = z.output<typeof ProjectSchema>;
 export const DEFAULT_HARDLINK_SCHEDULE = "Sun *-*-* 03:30:00 UTC";
 
 /** A project's effective tier. */
-export function projectTier(project: ProjectConfig, nodeTier: 1 | 2): 1 | 2 {
+function projectTier(project: ProjectConfig, nodeTier: 1 | 2): 1 | 2 {
   return project.tier ?? nodeTier;
 }
 
@@ -407,7 +414,7 @@ export interface ProjectExpansion {
 }
 
 /** The private module through which a tier-1 project hands a module to its tier 2s. */
-export function privateModuleName(module: string): string {
+function privateModuleName(module: string): string {
   return `${module}-tier`;
 }
 
@@ -516,7 +523,7 @@ export const DockerSchema = z
 const NodeBaseSchema = z
   .object({
     name: z.string().regex(/^[a-z0-9][a-z0-9-]{0,62}$/, "lower-case letters, digits and '-'"),
-    tier: z.union([z.literal(1), z.literal(2)]).default(2),
+    tier: tierNumber.default(2),
     region: z.string().min(1).default("local"),
     host: HostSchema,
     mirrorRoot: absolutePath.refine((p) => !isSystemPath(p), "never the filesystem root or a system directory: the web server and public rsync serve this tree").default("/srv/mirror"),
@@ -533,12 +540,12 @@ const NodeBaseSchema = z
         moduleSuffix: z.string().regex(/^[A-Za-z0-9._-]*$/, "letters, digits, '.', '_' or '-'").default(""),
         /** Per preset module, the upstream module to sync it from (e.g. a tier 1's private module). */
         upstreamModules: z.record(moduleName, moduleName).default({}),
-        user: z.string().regex(/^[A-Za-z0-9._-]{1,64}$/, "an rsync user name (letters, digits, . _ -)").optional(),
+        user: rsyncUser.optional(),
         password: z.string().min(1).optional(),
         /** The preset's sync jobs' OnCalendar= schedule; default the preset's, by tier. */
         schedule: calendar.optional(),
         /** Their RandomizedDelaySec=; default by tier. */
-        randomizedDelaySeconds: z.number().int().min(0).max(3600).optional(),
+        randomizedDelaySeconds: startSpreadSeconds.optional(),
       })
       .strict()
       .refine((d) => (d.user === undefined) === (d.password === undefined), {
@@ -765,11 +772,13 @@ const NodeBaseSchema = z
     // Two jobs writing one tree, or one inside another's, delete each other's files.
     allJobs.forEach(({ job, at }, index) => {
       const mine = job.path.replace(/\/+$/, "");
+      // A hand-written job's path field; a project's modules choice.
+      const where = at[0] === "sync" ? [...at, "path"] : at;
       allJobs.slice(0, index).forEach(({ job: other }) => {
         const theirs = other.path.replace(/\/+$/, "");
-        if (mine === theirs) ctx.addIssue({ code: "custom", path: [...at, ...(at[0] === "sync" ? ["path"] : [])], message: `sync job "${other.name}" already writes to "${job.path}"` });
+        if (mine === theirs) ctx.addIssue({ code: "custom", path: where, message: `sync job "${other.name}" already writes to "${job.path}"` });
         else if (mine.startsWith(`${theirs}/`) || theirs.startsWith(`${mine}/`)) {
-          ctx.addIssue({ code: "custom", path: [...at, ...(at[0] === "sync" ? ["path"] : [])], message: `"${job.path}" and sync job "${other.name}"'s "${other.path}" nest: each run would delete the other's files` });
+          ctx.addIssue({ code: "custom", path: where, message: `"${job.path}" and sync job "${other.name}"'s "${other.path}" nest: each run would delete the other's files` });
         }
       });
     });
