@@ -1,7 +1,7 @@
 // The Pulumi program: one mirror node from the stack's `mirrorkit:node` config.
 import * as pulumi from "@pulumi/pulumi";
-import { completeNode, ConfigError, configWarnings, parseNodeBase, projectName, type NodeBaseConfig, type NodeConfig } from "./components/config";
-import { downstreamCredentials, downstreamInfo, parseDownstreamInfo, withProjectUpstream, withUpstreamStack, type DownstreamInfo } from "./components/downstream";
+import { completeNode, ConfigError, configWarnings, parseNodeBase, type NodeBaseConfig, type NodeConfig } from "./components/config";
+import { downstreamCredentials, downstreamInfo, parseDownstreamInfo, withTier1Stacks, type DownstreamInfo, type Tier1Read } from "./components/downstream";
 import { DockerNode } from "./components/docker-node";
 import { MirrorNode } from "./components/mirror-node";
 import { plainTextSecrets, plainTextSecretsMessage } from "./components/plaintext-secrets";
@@ -34,8 +34,8 @@ function rawConfig(): Record<string, unknown> {
 }
 
 /** What a tier-1 stack hands its tier 2s, read by StackReference: the private daemon, its modules, the tier user's password. */
-async function readTier1(resourceName: string, ref: { name: string; user: string }, field: string): Promise<{ info: DownstreamInfo; password: string }> {
-  const tier1 = new pulumi.StackReference(resourceName, { name: ref.name });
+async function readTier1({ ref, field, key }: Tier1Read): Promise<{ info: DownstreamInfo; password: string }> {
+  const tier1 = new pulumi.StackReference(`upstream-${key}`, { name: ref.name });
   let info: DownstreamInfo | undefined;
   let passwords: Record<string, string> = {};
   try {
@@ -59,21 +59,6 @@ async function readTier1(resourceName: string, ref: { name: string; user: string
     throw new pulumi.RunError(`${field}.user: "${ref.user}" is not one of ${ref.name}'s rsync.private.users`);
   }
   return { info, password };
-}
-
-/** A tier 2 (or each tier-2 project): upstream host, modules and password from its tier-1 stack's outputs. */
-async function resolveUpstreamStacks(node: NodeBaseConfig): Promise<NodeBaseConfig> {
-  let resolved = node;
-  if (node.upstreamStack) {
-    const { info, password } = await readTier1(`upstream-${node.name}`, node.upstreamStack, "upstreamStack");
-    resolved = withUpstreamStack(resolved, info, node.upstreamStack.user, password);
-  }
-  for (const [index, project] of node.projects.entries()) {
-    if (!project.upstreamStack) continue;
-    const { info, password } = await readTier1(`upstream-${node.name}-${projectName(project)}`, project.upstreamStack, `projects[${index}].upstreamStack`);
-    resolved = withProjectUpstream(resolved, project, info, project.upstreamStack.user, password);
-  }
-  return resolved;
 }
 
 /**
@@ -117,7 +102,7 @@ function parseChecked(raw: Record<string, unknown>): NodeBaseConfig {
 export = async () => {
   const raw = rawConfig();
   // Typed from here on: a tier 2's upstream is filled in before the preset completes the node.
-  const node: NodeConfig = completeNode(await resolveUpstreamStacks(parseChecked(raw)));
+  const node: NodeConfig = completeNode(await withTier1Stacks(parseChecked(raw), readTier1));
   for (const warning of configWarnings(node)) void pulumi.log.warn(warning);
   const mirror = node.runtime === "docker" ? new DockerNode(node.name, node) : new MirrorNode(node.name, node);
 

@@ -3,7 +3,7 @@
 // passwords as the secret `downstreamCredentials`); a tier-2 stack names that
 // stack in `upstreamStack` and reads them through a StackReference.
 import { z } from "zod";
-import { moduleName, rsyncServer, sshPublicKey, type NodeBaseConfig, type NodeConfig, type ProjectConfig } from "./config";
+import { moduleName, projectName, rsyncServer, sshPublicKey, type NodeBaseConfig, type NodeConfig, type ProjectConfig } from "./config";
 
 export interface DownstreamInfo {
   /** rsync://host:port of the private daemon. */
@@ -70,4 +70,33 @@ export function withProjectUpstream(node: NodeBaseConfig, project: ProjectConfig
     projects: node.projects.map((p) => (p === project ? resolved : p)),
     ...(info.pushKey && !node.push.authorizedKeys.includes(info.pushKey) ? { push: { ...node.push, authorizedKeys: [...node.push.authorizedKeys, info.pushKey] } } : {}),
   };
+}
+
+/** A tier-1 stack a node reads: the reference, the config field naming it, and a key naming what reads it. */
+export interface Tier1Read {
+  ref: { name: string; user: string };
+  /** "upstreamStack" or "projects[i].upstreamStack", for messages. */
+  field: string;
+  /** The node's name, or node and project: one per reference. */
+  key: string;
+}
+
+/**
+ * A node with every tier-1 stack it names resolved: the one-project shape's
+ * `upstreamStack`, then each tier-2 project's. `read` fetches one stack's
+ * downstream info and the tier user's password (by StackReference in the
+ * program, by the CLI in scripts).
+ */
+export async function withTier1Stacks(node: NodeBaseConfig, read: (r: Tier1Read) => Promise<{ info: DownstreamInfo; password: string }>): Promise<NodeBaseConfig> {
+  let resolved = node;
+  if (node.upstreamStack) {
+    const { info, password } = await read({ ref: node.upstreamStack, field: "upstreamStack", key: node.name });
+    resolved = withUpstreamStack(resolved, info, node.upstreamStack.user, password);
+  }
+  for (const [index, project] of node.projects.entries()) {
+    if (!project.upstreamStack) continue;
+    const { info, password } = await read({ ref: project.upstreamStack, field: `projects[${index}].upstreamStack`, key: `${node.name}-${projectName(project)}` });
+    resolved = withProjectUpstream(resolved, project, info, project.upstreamStack.user, password);
+  }
+  return resolved;
 }

@@ -12,7 +12,7 @@ import * as path from "node:path";
 import { parseArgs } from "node:util";
 import { completeNode, ConfigError, parseNodeBase, type HostConfig, type NodeConfig } from "../components/config";
 import { privateKeyFile } from "../components/connection";
-import { parseDownstreamInfo, withProjectUpstream, withUpstreamStack } from "../components/downstream";
+import { parseDownstreamInfo, withTier1Stacks } from "../components/downstream";
 import { templatesFor } from "../components/render/templates";
 import { planNode } from "../plan/node";
 import { secretFileContents } from "../plan/secrets";
@@ -33,27 +33,17 @@ async function stackNode(stack: string): Promise<NodeConfig> {
   const entry = (JSON.parse(config.stdout) as Record<string, { value?: string; objectValue?: unknown }>)["mirrorkit:node"];
   if (!entry) fail(`stack ${stack} has no mirrorkit:node config`);
   const raw = entry.objectValue ?? JSON.parse(entry.value ?? "null");
-  let base = parseNodeBase(raw, `stack ${stack}: mirrorkit:node`);
+  const base = parseNodeBase(raw, `stack ${stack}: mirrorkit:node`);
   // A tier 2 (or tier-2 project) renders its sync jobs from its tier 1's outputs, as `up` does.
-  const tier1 = async (ref: { name: string; user: string }) => {
+  const resolved = await withTier1Stacks(base, async ({ ref }) => {
     const out = await pulumi(["stack", "output", "--stack", ref.name, "--json", "--show-secrets"], { check: false });
     if (out.code !== 0) fail(`cannot read the outputs of the tier-1 stack ${ref.name}: ${out.stderr.trim()}`);
     const outputs = JSON.parse(out.stdout) as { downstream?: unknown; downstreamCredentials?: Record<string, string> };
     const password = outputs.downstreamCredentials?.[ref.user];
     if (outputs.downstream === undefined || password === undefined) fail(`stack ${ref.name} exports no downstream for user ${ref.user}`);
     return { info: parseDownstreamInfo(outputs.downstream, ref.name), password };
-  };
-  const ref = base.upstreamStack;
-  if (ref) {
-    const { info, password } = await tier1(ref);
-    base = withUpstreamStack(base, info, ref.user, password);
-  }
-  for (const project of base.projects) {
-    if (!project.upstreamStack) continue;
-    const { info, password } = await tier1(project.upstreamStack);
-    base = withProjectUpstream(base, project, info, project.upstreamStack.user, password);
-  }
-  return completeNode(base);
+  });
+  return completeNode(resolved);
 }
 
 /** ssh to the node as `pulumi up` does (its key; host keys not checked, as the command provider does not). */
