@@ -56,10 +56,6 @@ export const RSYNCD_PRIVATE_SECRETS = `${KIT_CONFIG_DIR}/rsyncd-private.secrets`
 export const RSYNCD_PUSH_SECRETS = `${KIT_CONFIG_DIR}/rsyncd-push.secrets`;
 /** What the push daemon runs after each push it received: the project's push status. */
 export const PUSH_RECEIVED_SCRIPT = `${KIT_LIB_DIR}/push-received`;
-/** A push module's record: JSON beside the status page, and metrics. */
-export function pushReceivedPaths(module: string) {
-  return { statusFile: `${STATUS_DIR}/push/${module}.json`, metricsFile: `${METRICS_DIR}/push-${module}.prom` };
-}
 
 /** A sync job's files and units. */
 export function syncPaths(job: string) {

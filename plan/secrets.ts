@@ -12,7 +12,8 @@ import { RSYNCD_PRIVATE_SECRETS, RSYNCD_PUSH_SECRETS, syncPaths } from "./paths"
 export function secretFileContents(node: NodeConfig, t: Templates): Map<string, string> {
   const files = new Map<string, string>();
   if (node.rsync.private) files.set(RSYNCD_PRIVATE_SECRETS, renderRsyncdSecrets(node.rsync.private.users));
-  if (pushUsers(node).length > 0) files.set(RSYNCD_PUSH_SECRETS, renderRsyncdSecrets(pushUsers(node)));
+  const pushers = pushUsers(node);
+  if (pushers.length > 0) files.set(RSYNCD_PUSH_SECRETS, renderRsyncdSecrets(pushers));
   for (const job of node.sync) if (job.password !== undefined) files.set(syncPaths(job.name).passwordPath, `${job.password}\n`);
   const report = reportMirrorModel(node);
   if (report && node.reportMirror) files.set(report.path, renderReportMirrorConf(report, node.reportMirror.sitePassword, t));

@@ -96,9 +96,11 @@ export interface SyncModel {
 
 export function syncModel(node: NodeConfig, job: SyncModuleConfig): SyncModel {
   const paths = syncPaths(job.name);
+  const tier = job.tier ?? node.tier;
+  const project = job.project ?? job.name;
   return {
     job,
-    tier: job.tier ?? node.tier,
+    tier,
     dest: `${node.mirrorRoot}/${job.path}`.replace(/\/+$/, ""),
     user: node.accounts.mirror.user,
     group: node.accounts.mirror.group,
@@ -110,11 +112,11 @@ export function syncModel(node: NodeConfig, job: SyncModuleConfig): SyncModel {
     stateDir: paths.stateDir,
     metricsFile: paths.metricsFile,
     mountPoint: volumeOf(node, `${node.mirrorRoot}/${job.path}`),
-    schedule: job.schedule ?? TIER_SYNC_DEFAULTS[job.tier ?? node.tier].schedule,
-    staleAfterSeconds: job.staleAfterSeconds ?? TIER_SYNC_DEFAULTS[job.tier ?? node.tier].staleAfterSeconds,
+    schedule: job.schedule ?? TIER_SYNC_DEFAULTS[tier].schedule,
+    staleAfterSeconds: job.staleAfterSeconds ?? TIER_SYNC_DEFAULTS[tier].staleAfterSeconds,
     statusDir: STATUS_DIR,
-    project: job.project ?? job.name,
-    projectJobs: node.sync.filter((j) => (j.project ?? j.name) === (job.project ?? job.name)).map((j) => j.name),
+    project,
+    projectJobs: node.sync.filter((j) => (j.project ?? j.name) === project).map((j) => j.name),
     pushTargets: node.push.downstreams,
     pushTriggerFile: pushModel(node)?.triggerFile ?? "",
   };
