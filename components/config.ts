@@ -4,7 +4,7 @@ import { isIP } from "node:net";
 import { z } from "zod";
 import { PRESETS, PRESET_NAMES, presetModules, type DistroPreset } from "./presets";
 import { coversEveryone, isSystemPath } from "./safety";
-import { REPORT_MIRROR_CONF } from "../plan/paths";
+import { ACME_CERTIFICATE, ACME_KEY, REPORT_MIRROR_CONF } from "../plan/paths";
 
 const name = z
   .string()
@@ -128,6 +128,33 @@ export const TlsSchema = z
   })
   .strict();
 
+/** A DNS name a public CA will certify: labels of letters, digits and '-', at least one dot. */
+const dnsName = z
+  .string()
+  .max(253)
+  .regex(/^(?:[A-Za-z0-9](?:[A-Za-z0-9-]{0,61}[A-Za-z0-9])?\.)+[A-Za-z][A-Za-z0-9-]{0,61}[A-Za-z0-9]$/, "a DNS name (letters, digits and '-' in dot-separated labels)");
+
+export const AcmeSchema = z
+  .object({
+    /** Registration contact: the CA writes here before a certificate expires. */
+    contact: z.string().regex(/^[^@\s'"\\]+@[A-Za-z0-9.-]+$/, "an email address"),
+    /** The CA's ACME directory. */
+    directoryUrl: z.string().regex(/^https:\/\/[A-Za-z0-9.:[\]-]+(\/[A-Za-z0-9._~/%-]*)?$/, "an https:// URL").default("https://acme-v02.api.letsencrypt.org/directory"),
+    /** Names on the certificate (http-01: each must reach this node on port 80); the first names it. */
+    names: z.array(dnsName).min(1, "at least one name").refine((n) => new Set(n.map((x) => x.toLowerCase())).size === n.length, "each name once"),
+    /** PEM of the CA that signs the directory's own HTTPS certificate, when it is not a public one (a private or test CA). */
+    directoryCaCertificate: z.string().regex(/^-----BEGIN CERTIFICATE-----\n[A-Za-z0-9+/=\n]+-----END CERTIFICATE-----\n?$/, "one PEM certificate").optional(),
+    httpsPort: port.default(443),
+    /** When the renewal runs (it renews only within renewDaysBefore of expiry). */
+    renewSchedule: calendar.default("*-*-* 04,16:23:00"),
+    randomizedDelaySeconds: z.number().int().min(0).max(43200).default(3600),
+    /** Renew when the certificate has fewer days left than this. */
+    renewDaysBefore: z.number().int().min(1).max(60).default(30),
+    /** Send HTTP clients to HTTPS (301). Off by default: apt and mirror checkers build http:// URLs. */
+    redirectHttp: z.boolean().default(false),
+  })
+  .strict();
+
 export const WebSchema = z
   .object({
     server: z.enum(["nginx", "apache"]).default("nginx"),
@@ -151,7 +178,10 @@ export const WebSchema = z
     ipv4ClientPrefix: z.number().int().min(8).max(32).default(32),
     /** Retry-After of the 429 a client past the limit gets. */
     retryAfterSeconds: z.number().int().min(1).max(3600).default(30),
+    /** Certificates you manage yourself. */
     tls: TlsSchema.optional(),
+    /** Certificates from an ACME CA (http-01 through this server), renewed by a timer; the served paths are the kit's. */
+    acme: AcmeSchema.optional(),
     /** Rotation of the server's logs (/var/log/mirrorkit-web): a busy mirror fills a root disk with them. */
     logRotation: z
       .object({
@@ -162,7 +192,14 @@ export const WebSchema = z
       .strict()
       .prefault({}),
   })
-  .strict();
+  .strict()
+  .superRefine((web, ctx) => {
+    if (web.acme && web.tls) {
+      ctx.addIssue({ code: "custom", path: ["tls"], message: "web.acme provides the certificate: remove web.tls (its HTTPS port is web.acme.httpsPort)" });
+    }
+  })
+  // With ACME the server serves the kit's certificate paths, which the renewal fills.
+  .transform((web) => (web.acme ? { ...web, tls: { certificatePath: ACME_CERTIFICATE, keyPath: ACME_KEY, httpsPort: web.acme.httpsPort } } : web));
 
 const PublicModuleSchema = z
   .object({
@@ -671,7 +708,8 @@ const NodeBaseSchema = z
       [["web", "httpPort"], node.web.httpPort],
       [["rsync", "port"], node.rsync.port],
     ];
-    if (node.web.tls) ports.push([["web", "tls", "httpsPort"], node.web.tls.httpsPort]);
+    // With web.acme the HTTPS port is its own (web.tls is derived from it).
+    if (node.web.tls) ports.push([node.web.acme ? ["web", "acme", "httpsPort"] : ["web", "tls", "httpsPort"], node.web.tls.httpsPort]);
     if (node.rsync.private) ports.push([["rsync", "private", "port"], node.rsync.private.port]);
     if (node.projects.some((p) => p.push)) ports.push([["rsync", "pushPort"], node.rsync.pushPort]);
     for (let i = 0; i < ports.length; i++) {
@@ -802,6 +840,9 @@ const NodeBaseSchema = z
       if (node.monitoring?.nodeExporter) {
         ctx.addIssue({ code: "custom", path: ["monitoring", "nodeExporter"], message: `not supported by runtime "docker" (use runtime "host")` });
       }
+      if (node.web.acme) {
+        ctx.addIssue({ code: "custom", path: ["web", "acme"], message: `not supported by runtime "docker" (its renewal timer runs on the host; use runtime "host", or web.tls)` });
+      }
       // Pushes start syncs, which only the host runtime runs.
       if (node.push.authorizedKeys.length > 0 || node.push.downstreams.length > 0) {
         ctx.addIssue({ code: "custom", path: ["push"], message: `not supported by runtime "docker" (pushes start syncs; use runtime "host")` });
@@ -880,6 +921,7 @@ export const NodeConfigSchema = NodeBaseSchema.transform(completeNode);
 export type HostConfig = z.output<typeof HostSchema>;
 export type AccountsConfig = z.output<typeof AccountsSchema>;
 export type WebConfig = z.output<typeof WebSchema>;
+export type AcmeConfig = z.output<typeof AcmeSchema>;
 export type RsyncConfig = z.output<typeof RsyncSchema>;
 export type PrivateRsyncConfig = z.output<typeof PrivateRsyncSchema>;
 export type SyncModuleConfig = z.output<typeof SyncModuleSchema>;
@@ -909,7 +951,7 @@ export function describePath(key: string, path: PropertyKey[]): string {
 }
 
 /** Fields whose value is multi-line by nature (a PEM key); every other string is one line. */
-const MULTILINE_FIELDS = new Set(["host.privateKey"]);
+const MULTILINE_FIELDS = new Set(["host.privateKey", "web.acme.directoryCaCertificate"]);
 
 /** C0 and C1 controls, DEL, and Unicode's line and paragraph separators. */
 const CONTROL = /[\u0000-\u001f\u007f-\u009f\u2028\u2029]/;

@@ -46,11 +46,19 @@ export class WebServer extends pulumi.ComponentResource {
     });
     // The log rotation reloads the unit, so it goes in after the config it would reload with.
     for (const f of plan.hostFiles) new RemoteFile(`${name}-${f.key}`, plannedFileArgs(args.connection, f), { parent: this, dependsOn: [config.installed] });
-    new SystemdUnit(
+    const unit = new SystemdUnit(
       `${name}-${plan.unit.key}`,
       plannedUnitArgs(args.connection, plan.unit, [config.contentHash, ...support.map((f) => f.contentHash)]),
       { parent: this, dependsOn: [config.installed] },
     );
+    if (plan.acme) {
+      // The renewal answers challenges through the running server, and reloads it.
+      const scriptHash = support[plan.support.indexOf(plan.acme.script)].contentHash;
+      const service = new SystemdUnit(`${name}-${plan.acme.service.key}`, plannedUnitArgs(args.connection, plan.acme.service), { parent: this, dependsOn: [unit.active] });
+      for (const timer of [plan.acme.timer, plan.acme.startTimer]) {
+        new SystemdUnit(`${name}-${timer.key}`, plannedUnitArgs(args.connection, timer, timer.onConfigChange ? [scriptHash] : undefined), { parent: this, dependsOn: [service.active] });
+      }
+    }
 
     this.registerOutputs({ unitName: this.unitName, httpPort: this.httpPort });
   }

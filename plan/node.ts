@@ -36,6 +36,8 @@ export function nodePackages(node: NodeConfig): string[] {
   // RPM syncs read primary lists, which upstreams compress with any of these.
   if (node.sync.some((job) => job.stages === "rpm")) for (const p of RPM_METADATA_TOOLS) packages.add(p);
   if (node.monitoring?.nodeExporter) packages.add("prometheus-node-exporter");
+  // ACME client; openssl makes the placeholder and reads expiry dates.
+  if (node.web.acme) for (const p of ["lego", "openssl"]) packages.add(p);
   return [...packages];
 }
 
@@ -115,6 +117,7 @@ export function planNode(node: NodeConfig, t: Templates): NodePlan {
   const units: PlannedUnit[] = [
     ...plan.volumes.map((v) => v.mount),
     plan.web.unit,
+    ...(plan.web.acme ? [plan.web.acme.service, plan.web.acme.timer, plan.web.acme.startTimer] : []),
     ...plan.rsyncd.map((r) => r.unit),
     ...plan.sync.flatMap((s) => [s.service, s.timer, ...(s.pushPath ? [s.pushPath] : []), ...(s.hardlink ? [s.hardlink.service, s.hardlink.timer] : [])]),
     ...plan.bitflips.flatMap((b) => [b.service, b.timer]),

@@ -28,6 +28,23 @@ export const NODE_EXPORTER_UNIT = "mirrorkit-node-exporter.service";
 /** The node's data volumes as a metric, for alerts on node_exporter's filesystem metrics. */
 export const VOLUME_METRICS_FILE = `${METRICS_DIR}/mirrorkit-volumes.prom`;
 
+/** ACME (web.acme): lego's account and certificates (root's), and the http-01 webroot the web server serves. */
+export const ACME_STATE_DIR = "/var/lib/mirrorkit-acme";
+export const ACME_LEGO_DIR = `${ACME_STATE_DIR}/lego`;
+export const ACME_WEBROOT = `${ACME_STATE_DIR}/webroot`;
+/** The certificate and key the web server serves (a self-signed placeholder until the first issuance). */
+export const ACME_TLS_DIR = `${KIT_CONFIG_DIR}/tls`;
+export const ACME_CERTIFICATE = `${ACME_TLS_DIR}/fullchain.pem`;
+export const ACME_KEY = `${ACME_TLS_DIR}/privkey.pem`;
+/** The directory's own CA, when web.acme.directoryCaCertificate is set. */
+export const ACME_DIRECTORY_CA = `${ACME_TLS_DIR}/acme-directory-ca.pem`;
+export const ACME_SCRIPT = `${KIT_LIB_DIR}/acme-renew`;
+export const ACME_UNIT = "mirrorkit-acme.service";
+export const ACME_TIMER = "mirrorkit-acme.timer";
+export const ACME_METRICS_FILE = `${METRICS_DIR}/mirrorkit-acme.prom`;
+/** Where http-01 challenges are answered. */
+export const ACME_CHALLENGE_URL_PATH = "/.well-known/acme-challenge/";
+
 /** The kit's web server unit, whichever server runs in it. */
 export const WEB_UNIT = "mirrorkit-web.service";
 export const WEB_CONFIG = { nginx: `${KIT_CONFIG_DIR}/nginx/nginx.conf`, apache: `${KIT_CONFIG_DIR}/apache/httpd.conf` } as const;
@@ -103,7 +120,7 @@ export const LOGROTATE_CONF = "/etc/logrotate.d/mirrorkit";
 export const REPORT_MIRROR_CONF = "/etc/mirrormanager-client/report_mirror.conf";
 
 /** Shell patterns matching every unit name the kit gives (mount units aside: named by their mount point). */
-export const KIT_UNIT_PATTERNS = [WEB_UNIT, NODE_EXPORTER_UNIT, "mirrorkit-rsyncd-*", "mirrorkit-sync-*", "mirrorkit-hardlink-*", "mirrorkit-bitflip-*"];
+export const KIT_UNIT_PATTERNS = [WEB_UNIT, NODE_EXPORTER_UNIT, "mirrorkit-rsyncd-*", "mirrorkit-sync-*", "mirrorkit-hardlink-*", "mirrorkit-bitflip-*", "mirrorkit-acme*"];
 
 /** A unit file's path. */
 export function unitFilePath(unit: string): string {

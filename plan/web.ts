@@ -7,6 +7,8 @@ import type { Templates } from "../components/render/templates";
 import { rootFile, type PlannedFile, type PlannedUnit } from "./files";
 import { LOGROTATE_CONF, unitLogDir, unitRuntimeDir } from "./paths";
 import { logrotateCheck, renderLogrotate } from "../components/render/logrotate";
+import { ACME_START_TIMER, acmeModel, renderAcmeScript, renderAcmeService, renderAcmeStartTimer, renderAcmeTimer } from "../components/render/acme";
+import { ACME_DIRECTORY_CA, ACME_SCRIPT, ACME_TIMER, ACME_UNIT } from "./paths";
 
 export interface WebPlanInput {
   web: WebConfig;
@@ -25,15 +27,28 @@ export interface WebPlan {
   unit: PlannedUnit;
   /** Files for the host only (the Docker runtime's containers log to their own tmpfs): the log rotation. */
   hostFiles: PlannedFile[];
+  /** web.acme: the renewal's service, its schedule, and the timer that runs it soon after a change (its script is a support file). */
+  acme?: { script: PlannedFile; service: PlannedUnit; timer: PlannedUnit; startTimer: PlannedUnit };
 }
 
 export function planWebServer(input: WebPlanInput, t: Templates): WebPlan {
   const model = webModel(input);
-  // The config's own check reads these directories.
-  const prepare = `install -d -m 0755 ${unitRuntimeDir(model.unitName)} ${unitLogDir(model.unitName)}`;
+  const acme = input.web.acme ? acmeModel(input.web.acme, input.accounts) : undefined;
+  const acmeScript = acme ? rootFile("acme-script", ACME_SCRIPT, renderAcmeScript(acme, t), "0755", 'sh -n "$STAGED"') : undefined;
+  // The config's own check reads these directories, and with ACME the
+  // certificate: a placeholder until the first issuance.
+  const prepare = [`install -d -m 0755 ${unitRuntimeDir(model.unitName)} ${unitLogDir(model.unitName)}`, ...(acme ? [`${ACME_SCRIPT} --placeholder`] : [])].join(" && ");
+  const acmeSupport = acme && acmeScript
+    ? [
+        ...(acme.acme.directoryCaCertificate !== undefined
+          ? [rootFile("acme-directory-ca", ACME_DIRECTORY_CA, acme.acme.directoryCaCertificate.replace(/\n?$/, "\n"), "0644", 'openssl x509 -in "$STAGED" -noout')]
+          : []),
+        acmeScript,
+      ]
+    : [];
   return {
     model,
-    support: webSupportFiles(model, t).map((f) => rootFile(f.key, f.path, f.content, "0644", f.validate)),
+    support: [...webSupportFiles(model, t).map((f) => rootFile(f.key, f.path, f.content, "0644", f.validate)), ...acmeSupport],
     config: rootFile(`${input.web.server}-conf`, model.configPath, renderWebConf(model, input.serverName, t), "0644", `${prepare} && ${webConfigCheck(input.web.server)}`),
     unit: {
       key: "unit",
@@ -44,5 +59,16 @@ export function planWebServer(input: WebPlanInput, t: Templates): WebPlan {
       masks: ["nginx.service", "apache2.service"],
     },
     hostFiles: [rootFile("logrotate", LOGROTATE_CONF, renderLogrotate(model, t), "0644", logrotateCheck())],
+    ...(acme && acmeScript
+      ? {
+          acme: {
+            script: acmeScript,
+            service: { key: "acme-service", unitName: ACME_UNIT, content: renderAcmeService(acme, t), activation: "install" as const },
+            timer: { key: "acme-timer", unitName: ACME_TIMER, content: renderAcmeTimer(acme, t), activation: "start" as const },
+            // Restarted when the script changes (new names, another CA): the renewal runs again at once.
+            startTimer: { key: "acme-start-timer", unitName: ACME_START_TIMER, content: renderAcmeStartTimer(acme, t), activation: "start" as const, onConfigChange: "restart" as const },
+          },
+        }
+      : {}),
   };
 }

@@ -13,7 +13,7 @@ here=$(cd "$(dirname "${BASH_SOURCE[0]}")" && pwd)
 
 # Packages installed in the image, and packages only cached for the kit.
 base_pkgs=systemd-sysv,udev,openssh-server,linux-image-amd64,iproute2,procps,kmod,ca-certificates,e2fsprogs,util-linux,less
-node_pkgs="nginx-light libnginx-mod-http-js apache2 libapache2-mod-qos rsync xfsprogs acl zstd xz-utils bzip2 logrotate systemd-timesyncd prometheus-node-exporter"
+node_pkgs="nginx-light libnginx-mod-http-js apache2 libapache2-mod-qos rsync xfsprogs acl zstd xz-utils bzip2 logrotate systemd-timesyncd prometheus-node-exporter lego openssl"
 
 key=$(cat "$0" "$here"/guest/* | sha256sum | cut -c1-12)
 out="$MIRRORKIT_CACHE/vm/debian-$VM_SUITE-$key"

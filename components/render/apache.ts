@@ -1,6 +1,6 @@
 // Apache httpd configuration of a mirror node: the same behaviour as the
 // nginx one, with mod_qos (packaged by Debian) for the per-address limit.
-import { BINARY_EXTENSIONS, CACHE_CLASSES, renderWebUnit, listenAndTlsFields, type WebModel } from "./nginx";
+import { acmeFields, BINARY_EXTENSIONS, CACHE_CLASSES, renderWebUnit, listenAndTlsFields, type WebModel } from "./nginx";
 import { STATUS_URL_PATH, unitLogDir, unitRuntimeDir } from "../../plan/paths";
 import { HEADER } from "./systemd";
 import { KIT_TEMPLATES, type Templates } from "./templates";
@@ -49,6 +49,7 @@ export function renderApacheConf(m: WebModel, serverName = "localhost", t: Templ
     cacheClasses: [...CACHE_CLASSES].reverse(),
     binaryExtensions: BINARY_EXTENSIONS.map((e) => `.${e}`).join(" "),
     ...listenAndTlsFields(m.web, "apache"),
+    ...acmeFields(m.web),
   });
 }
 

@@ -2,7 +2,8 @@
 import { isIPv6 } from "node:net";
 import type { WebConfig } from "../config";
 import { HEADER, mountUnitName, renderServiceUnit } from "./systemd";
-import { NGINX_LISTING_FILTER, STATUS_DIR, STATUS_URL_PATH, unitLogDir, unitRuntimeDir, WEB_CONFIG, WEB_UNIT } from "../../plan/paths";
+import { ACME_CHALLENGE } from "./acme";
+import { ACME_WEBROOT, NGINX_LISTING_FILTER, STATUS_DIR, STATUS_URL_PATH, unitLogDir, unitRuntimeDir, WEB_CONFIG, WEB_UNIT } from "../../plan/paths";
 import { KIT_TEMPLATES, type Templates } from "./templates";
 
 /** Served as application/octet-stream: packages and images (Fedora guide). */
@@ -91,6 +92,13 @@ export function listenAndTlsFields(web: WebConfig, server: WebConfig["server"]) 
     : { httpListen, httpsListen: [], tls: false, httpsPort: 0, tlsCertificate: "", tlsKey: "" };
 }
 
+/** ACME fields of a web template: the challenge location (false without web.acme) and the HTTP-to-HTTPS redirect (false unless asked). */
+export function acmeFields(web: WebConfig) {
+  const acme = web.acme ? { urlPath: ACME_CHALLENGE.urlPath, pattern: ACME_CHALLENGE.urlPath.replace(/\./g, "\\."), directory: ACME_CHALLENGE.directory, webroot: ACME_WEBROOT } : false;
+  const redirect = web.acme?.redirectHttp ? { portSuffix: web.acme.httpsPort === 443 ? "" : `:${web.acme.httpsPort}` } : false;
+  return { acme, redirect };
+}
+
 export function runtimeDirName(unitName: string): string {
   return unitName.replace(/\.service$/, "");
 }
@@ -116,6 +124,7 @@ export function renderNginxConf(m: WebModel, t: Templates = KIT_TEMPLATES): stri
     cacheClasses: CACHE_CLASSES,
     binaryExtensions: BINARY_EXTENSIONS.join("|"),
     ...listenAndTlsFields(m.web, "nginx"),
+    ...acmeFields(m.web),
   });
 }
 

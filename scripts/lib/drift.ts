@@ -4,10 +4,10 @@
 import * as crypto from "node:crypto";
 import { sq } from "../../components/shell";
 import type { PlannedFile, PlannedUnit } from "../../plan/files";
-import { KIT_CONFIG_DIR, KIT_LIB_DIR, KIT_UNIT_PATTERNS, PUSH_KEY_PATH, SYSTEMD_DIR } from "../../plan/paths";
+import { ACME_CERTIFICATE, ACME_KEY, KIT_CONFIG_DIR, KIT_LIB_DIR, KIT_UNIT_PATTERNS, PUSH_KEY_PATH, SYSTEMD_DIR } from "../../plan/paths";
 
-/** Files the kit makes on the host at run time, not from the plan. */
-const MADE_ON_HOST = new Set([PUSH_KEY_PATH, `${PUSH_KEY_PATH}.pub`]);
+/** Files the kit makes on the host at run time, not from the plan: the push key, the ACME certificate the renewal installs. */
+const MADE_ON_HOST = new Set([PUSH_KEY_PATH, `${PUSH_KEY_PATH}.pub`, ACME_CERTIFICATE, ACME_KEY]);
 
 /**
  * A shell script printing one tab-separated line per fact:

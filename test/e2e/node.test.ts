@@ -5,25 +5,34 @@ import { after, before, describe, it } from "node:test";
 import assert from "node:assert/strict";
 import * as fs from "node:fs";
 import * as path from "node:path";
+import { spawn } from "node:child_process";
 import { bootNode, changeSummary, forcedLogRotation, vmHost, waitFor, writeStackFile, type E2eNode } from "../lib/e2e";
 import { PROJECT_DIR, pulumi } from "../../scripts/lib/pulumi";
 import { startUpstream, type Upstream } from "../lib/upstream";
 import { startPrometheus } from "../lib/prometheus";
+import { startPebble, type Pebble } from "../lib/pebble";
+import { freePort } from "../../vm/vm";
 import { keepaliveReuse, perAddressLimit, rsyncClient, rsyncListedPaths } from "../../scripts/lib/probes";
 import { sh, tmpDir } from "../lib/tools";
 
 const MINUTES = 60_000;
 const TIER_PASSWORD = "tier2-secret-pass";
 const STAGED = "fedora/releases/42/Everything/x86_64/os/STAGED-SECRET";
+const ACME_NAMES = ["mirror.test", "www.mirror.test"];
 
 describe("complete node on a VM (real pulumi up)", { timeout: 40 * MINUTES }, () => {
   let node: E2eNode;
   let upstream: Upstream;
+  let pebble: Pebble;
   let flipAt = "";
   let config: (vmHostCfg: Record<string, unknown>) => Record<string, unknown>;
 
   before(async () => {
     upstream = await startUpstream("fedora");
+    // pebble, the test CA, validates http-01 on the node's port 80 as this
+    // machine sees it (a fixed forward); the node reaches pebble at 10.0.2.101.
+    const http = await freePort("127.0.0.1");
+    pebble = await startPebble({ httpPort: http, nodeAddress: "127.0.0.1", directoryHost: "10.0.2.101", directoryPort: 14000 });
     config = (host) => ({
       name: "full",
       tier: 1,
@@ -53,25 +62,38 @@ describe("complete node on a VM (real pulumi up)", { timeout: 40 * MINUTES }, ()
       ],
       bitflips: flipAt ? [{ name: "f42", paths: ["fedora/releases/42"], at: flipAt }] : [],
       monitoring: { nodeExporter: { listen: ":9100" } },
+      web: { acme: { contact: "ops@mirror.test", names: ACME_NAMES, directoryUrl: pebble.directoryUrl, directoryCaCertificate: pebble.directoryCa } },
     });
     node = await bootNode("full", (vm) => config(vmHost(vm)), {
-      forwards: { 80: 0, 873: 0, 874: 0, 9100: 0 },
-      guestForwards: { "10.0.2.100:873": `127.0.0.1:${upstream.port}` },
+      forwards: { 80: http, 443: 0, 873: 0, 874: 0, 9100: 0 },
+      guestForwards: { "10.0.2.100:873": `127.0.0.1:${upstream.port}`, "10.0.2.101:14000": `127.0.0.1:${pebble.port}` },
     });
   });
   after(async () => {
     await node?.cleanup();
     await upstream?.stop();
+    pebble?.stop();
   });
+
+  /** The certificate the node serves on HTTPS, as `openssl x509` prints it (serial, dates, names), and the body of `urlPath` fetched by a client that trusts only pebble's root. */
+  async function httpsView(urlPath: string): Promise<{ cert: string; body: string; verified: boolean }> {
+    const dir = tmpDir("acme-client");
+    const root = path.join(dir, "root.pem");
+    fs.writeFileSync(root, await pebble.issuingRoot());
+    const port = node.vm.ports[443];
+    const cert = sh("sh", ["-c", `openssl s_client -connect 127.0.0.1:${port} -servername ${ACME_NAMES[0]} </dev/null 2>/dev/null | openssl x509 -noout -serial -enddate -issuer -ext subjectAltName`]).out;
+    const get = sh("curl", ["-sS", "--max-time", "30", "--cacert", root, "--resolve", `${ACME_NAMES[0]}:${port}:127.0.0.1`, `https://${ACME_NAMES[0]}:${port}${urlPath}`]);
+    return { cert, body: get.out, verified: get.code === 0 };
+  }
 
   it("pulumi up brings the whole node up", async () => {
     const up = await node.up();
     assert.equal(up.code, 0, up.stdout + up.stderr);
     assert.match(up.stdout + up.stderr, /has \d+ GiB; the mirrored distro needs about 100 GiB/, "size warning shown");
     const units = await node.vm.ssh(
-      "systemctl is-active mirrorkit-web.service mirrorkit-rsyncd-public.service mirrorkit-rsyncd-private.service mirrorkit-sync-fedora.timer srv-mirror.mount",
+      "systemctl is-active mirrorkit-web.service mirrorkit-rsyncd-public.service mirrorkit-rsyncd-private.service mirrorkit-sync-fedora.timer srv-mirror.mount mirrorkit-acme.timer mirrorkit-acme-start.timer",
     );
-    assert.deepEqual(units.stdout.trim().split("\n"), Array(5).fill("active"));
+    assert.deepEqual(units.stdout.trim().split("\n"), Array(7).fill("active"));
     const fs = await node.vm.ssh("findmnt -n -o SOURCE,FSTYPE /srv/mirror");
     assert.match(fs.stdout, /\/dev\/vdb\s+ext4/);
   });
@@ -130,6 +152,48 @@ describe("complete node on a VM (real pulumi up)", { timeout: 40 * MINUTES }, ()
     assert.match(runAs.stdout, /Nice=10/);
   });
 
+  it("ACME: pebble issues the certificate by http-01 through the node's nginx; HTTPS serves it to a client that trusts pebble's root; the metrics say so", async () => {
+    // The start timer runs the renewal seconds after up; lego on this VM takes a while.
+    const metrics = await waitFor("the first issuance", 300, async () => {
+      const r = await node.vm.ssh("cat /var/lib/mirrorkit-sync/metrics/mirrorkit-acme.prom 2>/dev/null", { allowFailure: true });
+      return /^mirrorkit_acme_success\{name="mirror.test"\} 1$/m.test(r.stdout) ? r.stdout : undefined;
+    });
+    assert.match(metrics, /^mirrorkit_tls_certificate_placeholder\{name="mirror.test"\} 0$/m);
+    assert.match(metrics, /^mirrorkit_tls_certificate_names_match\{name="mirror.test"\} 1$/m);
+    const view = await httpsView("/fedora/releases/41/Everything/x86_64/os/repodata/repomd.xml");
+    assert.ok(view.verified, view.body);
+    assert.match(view.body, /<repomd/);
+    assert.match(view.cert, /DNS:mirror\.test, DNS:www\.mirror\.test/);
+    assert.match(view.cert, /issuer=.*Pebble Intermediate/i);
+    // The key is the web server's group's to read, no one else's.
+    const key = await node.vm.ssh("stat -c '%a %U:%G' /etc/mirrorkit/tls/privkey.pem");
+    assert.equal(key.stdout.trim(), "640 root:mirror-http");
+    // Plain HTTP still serves (apt and mirror checkers build http:// URLs).
+    assert.equal((await fetch(node.url(80, "/fedora/releases/41/Everything/x86_64/os/repodata/repomd.xml"))).status, 200);
+  });
+
+  it("ACME: a forced renewal is installed and the server reloaded without dropping a download in flight", async () => {
+    const before = await httpsView("/");
+    const port = node.vm.ports[443];
+    const dir = tmpDir("acme-download");
+    const root = path.join(dir, "root.pem");
+    fs.writeFileSync(root, await pebble.issuingRoot());
+    // A slow download over HTTPS that spans the renewal and the reload.
+    const download = spawn("curl", ["-sS", "--limit-rate", "100k", "--max-time", "300", "--cacert", root, "--resolve", `${ACME_NAMES[0]}:${port}:127.0.0.1`, "-o", path.join(dir, "big.iso"), "-w", "%{http_code} %{size_download}", `https://${ACME_NAMES[0]}:${port}/fedora/releases/41/big.iso`]);
+    let out = "";
+    download.stdout.on("data", (d: Buffer) => (out += d.toString()));
+    const done = new Promise<number>((resolve) => download.on("exit", (code) => resolve(code ?? -1)));
+    const renew = await node.vm.ssh("/usr/local/lib/mirrorkit/acme-renew --force 2>&1");
+    assert.match(renew.stdout, /new certificate for mirror\.test www\.mirror\.test installed and the web server reloaded/);
+    assert.equal(download.exitCode, null, "the download was still in flight when the server reloaded");
+    const after = await httpsView("/");
+    assert.ok(after.verified);
+    assert.notEqual(after.cert.match(/serial=\S+/)?.[0], before.cert.match(/serial=\S+/)?.[0], "the new certificate is served");
+    assert.equal(await done, 0, out);
+    const size = (await node.vm.ssh("stat -c %s /srv/mirror/fedora/releases/41/big.iso")).stdout.trim();
+    assert.equal(out, `200 ${size}`, "the download finished whole");
+  });
+
   it("a real Prometheus scrapes the node's node_exporter: the sync's metrics, the data volume, no unreadable file, and the kit's rules load with no alert firing", async () => {
     const prometheus = await startPrometheus([`${node.vm.address}:${node.vm.ports[9100]}`]);
     try {
@@ -145,7 +209,10 @@ describe("complete node on a VM (real pulumi up)", { timeout: 40 * MINUTES }, ()
       assert.deepEqual(await prometheus.query("node_textfile_scrape_error == 1"), []);
       const rules = (await (await fetch(`${prometheus.url}/api/v1/rules`)).json()) as { data: { groups: { rules: { name: string; health: string }[] }[] } };
       const loaded = rules.data.groups.flatMap((g) => g.rules);
-      assert.deepEqual(loaded.map((r) => r.name).sort(), ["MirrorkitMetricsUnreadable", "MirrorkitSyncFailing", "MirrorkitSyncStale", "MirrorkitVolumeNearlyFull"]);
+      assert.deepEqual(loaded.map((r) => r.name).sort(), ["MirrorkitAcmeFailing", "MirrorkitCertificateExpiring", "MirrorkitMetricsUnreadable", "MirrorkitSyncFailing", "MirrorkitSyncStale", "MirrorkitVolumeNearlyFull"]);
+      // The served certificate, issued by pebble, is weeks from expiry.
+      const left = await prometheus.query('mirrorkit_tls_certificate_expiry_timestamp_seconds{name="mirror.test"} - time()');
+      assert.ok(Number(left[0]?.value[1]) > 14 * 86400, JSON.stringify(left));
       assert.deepEqual(await prometheus.query("ALERTS"), [], "nothing fires on a healthy node");
     } finally {
       prometheus.stop();

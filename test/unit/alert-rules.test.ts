@@ -6,6 +6,7 @@ import * as fs from "node:fs";
 import * as path from "node:path";
 import { renderSyncScript, syncModel } from "../../components/render/sync";
 import { planVolumeMetrics } from "../../plan/volume";
+import { acmeModel, renderAcmeScript } from "../../components/render/acme";
 import { PROJECT_DIR } from "../../scripts/lib/pulumi";
 import { nodeConfig } from "../lib/fixtures";
 import { sh, tmpDir } from "../lib/tools";
@@ -14,10 +15,10 @@ const DIR = path.join(PROJECT_DIR, "monitoring");
 const promtool = (args: string[], input?: string) => sh("promtool", args, input);
 
 describe("alert rules (promtool)", () => {
-  it("promtool checks the rules and passes their tests (stale by the node's own threshold, failing, the data volume nearly full, an unreadable metrics file)", () => {
+  it("promtool checks the rules and passes their tests (stale by the node's own threshold, failing, the data volume nearly full, an unreadable metrics file, a certificate expiring, ACME failing)", () => {
     const check = promtool(["check", "rules", path.join(DIR, "mirrorkit.rules.yml")]);
     assert.equal(check.code, 0, check.out);
-    assert.match(check.out, /SUCCESS: 4 rules found/);
+    assert.match(check.out, /SUCCESS: 6 rules found/);
     const test = promtool(["test", "rules", path.join(DIR, "mirrorkit.rules.test.yml")]);
     assert.equal(test.code, 0, test.out);
   });
@@ -39,7 +40,11 @@ describe("alert rules (promtool)", () => {
     const script = renderSyncScript(syncModel(node, node.sync[0]));
     const volumes = planVolumeMetrics(node.volumes, node.accounts.mirror);
     assert.ok(volumes);
-    for (const metric of used) assert.ok(script.includes(`${metric}{`) || volumes.content.includes(`${metric}{`), `${metric} is written by the sync script or the plan`);
+    const acmeNode = nodeConfig({ web: { acme: { contact: "ops@example.org", names: ["mirror.example.org"] } } });
+    const acme = renderAcmeScript(acmeModel(acmeNode.web.acme!, acmeNode.accounts));
+    for (const metric of used) {
+      assert.ok([script, volumes.content, acme].some((text) => text.includes(`${metric}{`)), `${metric} is written by the sync script, the ACME script or the plan`);
+    }
     assert.match(script, /^mirrorkit_sync_stale_after_seconds\{module=\$JOB_LABEL,project=\$PROJECT_LABEL\} 7200$/m, "tier 1: stale after 2 h");
     const lint = promtool(["check", "metrics"], volumes.content);
     assert.equal(lint.code, 0, lint.out);

@@ -146,6 +146,14 @@ describe("stack config", () => {
     ["a custom project without a name", (r) => (r.projects = [{ custom: { title: "Foo", modules: [{ name: "foo", upstreamModule: "foo", path: "foo" }] }, upstream: "rsync://x.org" }]), "mirrorkit:node.projects[0].name", /needs a name/],
     ["a project on the Docker runtime", (r) => { r.runtime = "docker"; r.projects = [{ preset: "debian", upstream: "rsync://x.org" }]; }, "mirrorkit:node.projects", /not supported by runtime "docker"/],
     ["a newline in a project exclude", (r) => (r.projects = [{ preset: "debian", upstream: "rsync://x.org", excludes: ["*.iso\n+ /etc"] }]), "mirrorkit:node.projects[0].excludes[0]", /a newline/],
+    ["ACME beside a hand-managed certificate", (r) => (r.web = { acme: { contact: "ops@example.org", names: ["mirror.example.org"] }, tls: { certificatePath: "/c", keyPath: "/k" } }), "mirrorkit:node.web.tls", /web.acme provides the certificate/],
+    ["an ACME name that is not a DNS name", (r) => (r.web = { acme: { contact: "ops@example.org", names: ["mirror.example.org", "bad name;reboot"] } }), "mirrorkit:node.web.acme.names[1]", /a DNS name/],
+    ["an ACME name given twice", (r) => (r.web = { acme: { contact: "ops@example.org", names: ["m.example.org", "M.example.org"] } }), "mirrorkit:node.web.acme.names", /each name once/],
+    ["ACME without a name", (r) => (r.web = { acme: { contact: "ops@example.org", names: [] } }), "mirrorkit:node.web.acme.names", /at least one name/],
+    ["an ACME contact that is not an address", (r) => (r.web = { acme: { contact: "ops at example.org", names: ["m.example.org"] } }), "mirrorkit:node.web.acme.contact", /an email address/],
+    ["an ACME directory over plain HTTP", (r) => (r.web = { acme: { contact: "ops@example.org", names: ["m.example.org"], directoryUrl: "http://ca.example.org/dir" } }), "mirrorkit:node.web.acme.directoryUrl", /https:\/\/ URL/],
+    ["an ACME HTTPS port taken by rsync", (r) => (r.web = { acme: { contact: "ops@example.org", names: ["m.example.org"], httpsPort: 873 } }), "mirrorkit:node.web.acme.httpsPort", /already used by rsync.port/],
+    ["ACME on the Docker runtime", (r) => { r.runtime = "docker"; r.web = { acme: { contact: "ops@example.org", names: ["m.example.org"] } }; }, "mirrorkit:node.web.acme", /not supported by runtime "docker"/],
     ["a line separator in an upstream URL", (r) => (r.sync = [{ name: "a", upstream: "rsync://x.org/a\u2028/", path: "a" }]), "mirrorkit:node.sync[0].upstream", /U\+2028/],
   ];
 
