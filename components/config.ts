@@ -172,7 +172,7 @@ export const WebSchema = z
     /**
      * One "client address" for that limit: IPv6 clients are grouped by this
      * prefix (a home or a host holds a whole /64), IPv4 clients by theirs.
-     * nginx only; Apache's mod_qos counts single addresses.
+     * Apache takes whole groups only (IPv6 by 16 bits, IPv4 by 8): it has no address arithmetic.
      */
     ipv6ClientPrefix: z.number().int().min(16).max(128).default(64),
     ipv4ClientPrefix: z.number().int().min(8).max(32).default(32),
@@ -194,6 +194,10 @@ export const WebSchema = z
   })
   .strict()
   .superRefine((web, ctx) => {
+    if (web.server === "apache") {
+      if (web.ipv6ClientPrefix % 16 !== 0) ctx.addIssue({ code: "custom", path: ["ipv6ClientPrefix"], message: "with Apache, a multiple of 16 (16, 32, 48, 64, ... 128): it groups addresses by whole 16-bit groups" });
+      if (web.ipv4ClientPrefix % 8 !== 0) ctx.addIssue({ code: "custom", path: ["ipv4ClientPrefix"], message: "with Apache, 8, 16, 24 or 32: it groups addresses by whole octets" });
+    }
     if (web.acme && web.tls) {
       ctx.addIssue({ code: "custom", path: ["tls"], message: "web.acme provides the certificate: remove web.tls (its HTTPS port is web.acme.httpsPort)" });
     }

@@ -1,7 +1,7 @@
 // No public path (web root or alias, public rsync module) reaches outside the
 // mirror tree.
 import type { StackValidationPolicy } from "@pulumi/policy";
-import { STATUS_DIR } from "../plan/paths";
+import { ACME_WEBROOT, STATUS_DIR } from "../plan/paths";
 import { mandatoryFacts, insideTree } from "./lib/facts";
 import { isSystemPath } from "../components/safety";
 import { isPrivateModule, isRsyncdConf, parseRsyncd, setting } from "./lib/rsyncd";
@@ -28,8 +28,9 @@ export const publicPathsInsideTree: StackValidationPolicy = {
     const { nodes, files } = await mandatoryFacts(args.resources, reportViolation);
     if (nodes.length === 0) return;
     const roots = nodes.map((n) => n.mirrorRoot);
-    // The one published path outside the tree: the sync jobs' own status page.
-    const inside = (p: string) => roots.some((r) => insideTree(p, r)) || p.replace(/\/+$/, "") === STATUS_DIR;
+    // Published paths outside the tree: the sync jobs' own status page, and
+    // the ACME webroot (challenge tokens only; lego's keys are beside it, not in it).
+    const inside = (p: string) => roots.some((r) => insideTree(p, r)) || p.replace(/\/+$/, "") === STATUS_DIR || insideTree(p, ACME_WEBROOT);
     for (const node of nodes) {
       if (isSystemPath(node.mirrorRoot)) {
         reportViolation(`node ${node.name}: the mirror tree ${node.mirrorRoot} is the filesystem root or a system directory; the web server and public rsync would serve the host's files. Fix: mirrorRoot = /srv/mirror.`, node.urn);

@@ -103,6 +103,8 @@ export function renderAcmeService(m: AcmeModel, t: Templates = KIT_TEMPLATES): s
         "CapabilityBoundingSet=CAP_CHOWN CAP_DAC_OVERRIDE CAP_FOWNER",
         "RestrictAddressFamilies=AF_INET AF_INET6 AF_UNIX AF_NETLINK",
       ],
+      // install -o/-g: the key goes to the web server's group.
+      sandboxExceptions: ["SystemCallFilter=@chown"],
     },
     t,
   );

@@ -27,6 +27,52 @@ export function apacheModules(tls: boolean): { name: string; file: string }[] {
   return mods.map(([name, file]) => ({ name, file }));
 }
 
+/** One mod_setenvif rule on the client address: `value` may use $1..$9 of `pattern`. */
+export interface ClientKeyRule {
+  pattern: string;
+  value: string;
+}
+
+const HEX = "([0-9a-f]{1,4})";
+
+/**
+ * The rules that turn the client address (REMOTE_ADDR, in the canonical
+ * text form: lower case, the longest run of zero groups as "::") into its
+ * prefix, for mod_qos to count as one client: IPv4 by whole octets, IPv6 by
+ * whole 16-bit groups (config.ts refuses other prefixes for Apache). One
+ * rule per place a "::" can stand, written out here because Apache has no
+ * address arithmetic; the last matching rule wins.
+ */
+export function clientKeyRules(ipv4Prefix: number, ipv6Prefix: number): ClientKeyRule[] {
+  const rules: ClientKeyRule[] = [{ pattern: "^(.+)$", value: "$1" }];
+  const octets = ipv4Prefix / 8;
+  if (octets < 4) {
+    const kept = Array.from({ length: octets }, (_, i) => `$${i + 1}`);
+    rules.push({ pattern: "^([0-9]+)\\.([0-9]+)\\.([0-9]+)\\.([0-9]+)$", value: [...kept, ...Array(4 - octets).fill("0")].join(".") });
+  }
+  const groups = ipv6Prefix / 16;
+  if (groups === 8) return rules;
+  /** The prefix from the address's eight groups, each a $n or "0". */
+  const key = (eight: string[]) => `${eight.slice(0, groups).join(":")}::`;
+  // All eight groups written out.
+  rules.push({ pattern: `^${Array(8).fill(HEX).join(":")}$`, value: key(Array.from({ length: 8 }, (_, i) => `$${i + 1}`)) });
+  // k groups before "::", t after, two or more zero groups between.
+  for (let k = 0; k <= 6; k++) {
+    for (let t = 0; k + t <= 6; t++) {
+      const head = Array(k).fill(HEX).join(":");
+      const tail = Array(t).fill(HEX).join(":");
+      const eight = [
+        ...Array.from({ length: k }, (_, i) => `$${i + 1}`),
+        ...Array(8 - k - t).fill("0"),
+        ...Array.from({ length: t }, (_, i) => `$${k + i + 1}`),
+      ];
+      // $n only reaches $9: a key needs at most `groups` (<= 7) of them, all within the first nine.
+      rules.push({ pattern: `^${head}::${tail}$`, value: key(eight) });
+    }
+  }
+  return rules;
+}
+
 export function renderApacheConf(m: WebModel, serverName = "localhost", t: Templates = KIT_TEMPLATES): string {
   return t.render("apache/httpd.conf.hbs", {
     header: HEADER,
@@ -45,6 +91,9 @@ export function renderApacheConf(m: WebModel, serverName = "localhost", t: Templ
     keepaliveRequests: m.web.keepaliveRequests,
     isoConnectionsPerIp: m.web.isoConnectionsPerIp,
     retryAfterSeconds: m.web.retryAfterSeconds,
+    ipv4Prefix: m.web.ipv4ClientPrefix,
+    ipv6Prefix: m.web.ipv6ClientPrefix,
+    clientKeyRules: clientKeyRules(m.web.ipv4ClientPrefix, m.web.ipv6ClientPrefix),
     // Last class first: in Apache the last matching `Header set` wins.
     cacheClasses: [...CACHE_CLASSES].reverse(),
     binaryExtensions: BINARY_EXTENSIONS.map((e) => `.${e}`).join(" "),

@@ -160,16 +160,16 @@ describe("complete node on a VM (real pulumi up)", { timeout: 40 * MINUTES }, ()
     });
     assert.match(metrics, /^mirrorkit_tls_certificate_placeholder\{name="mirror.test"\} 0$/m);
     assert.match(metrics, /^mirrorkit_tls_certificate_names_match\{name="mirror.test"\} 1$/m);
-    const view = await httpsView("/fedora/releases/41/Everything/x86_64/os/repodata/repomd.xml");
+    const view = await httpsView("/fedora/releases/41/README");
     assert.ok(view.verified, view.body);
-    assert.match(view.body, /<repomd/);
+    assert.equal(view.body, "Fedora 41 is released\n");
     assert.match(view.cert, /DNS:mirror\.test, DNS:www\.mirror\.test/);
     assert.match(view.cert, /issuer=.*Pebble Intermediate/i);
     // The key is the web server's group's to read, no one else's.
     const key = await node.vm.ssh("stat -c '%a %U:%G' /etc/mirrorkit/tls/privkey.pem");
     assert.equal(key.stdout.trim(), "640 root:mirror-http");
     // Plain HTTP still serves (apt and mirror checkers build http:// URLs).
-    assert.equal((await fetch(node.url(80, "/fedora/releases/41/Everything/x86_64/os/repodata/repomd.xml"))).status, 200);
+    assert.equal((await fetch(node.url(80, "/fedora/releases/41/README"))).status, 200);
   });
 
   it("ACME: a forced renewal is installed and the server reloaded without dropping a download in flight", async () => {
@@ -178,8 +178,9 @@ describe("complete node on a VM (real pulumi up)", { timeout: 40 * MINUTES }, ()
     const dir = tmpDir("acme-download");
     const root = path.join(dir, "root.pem");
     fs.writeFileSync(root, await pebble.issuingRoot());
-    // A slow download over HTTPS that spans the renewal and the reload.
-    const download = spawn("curl", ["-sS", "--limit-rate", "100k", "--max-time", "300", "--cacert", root, "--resolve", `${ACME_NAMES[0]}:${port}:127.0.0.1`, "-o", path.join(dir, "big.iso"), "-w", "%{http_code} %{size_download}", `https://${ACME_NAMES[0]}:${port}/fedora/releases/41/big.iso`]);
+    // A slow download over HTTPS (4 MiB at 50 kB/s: over a minute) that spans the renewal and the reload.
+    const ISO = "fedora/releases/41/Everything/x86_64/iso/Fedora-41-netinst.iso";
+    const download = spawn("curl", ["-fsS", "--limit-rate", "50k", "--max-time", "300", "--cacert", root, "--resolve", `${ACME_NAMES[0]}:${port}:127.0.0.1`, "-o", path.join(dir, "big.iso"), "-w", "%{http_code} %{size_download}", `https://${ACME_NAMES[0]}:${port}/${ISO}`]);
     let out = "";
     download.stdout.on("data", (d: Buffer) => (out += d.toString()));
     const done = new Promise<number>((resolve) => download.on("exit", (code) => resolve(code ?? -1)));
@@ -190,7 +191,7 @@ describe("complete node on a VM (real pulumi up)", { timeout: 40 * MINUTES }, ()
     assert.ok(after.verified);
     assert.notEqual(after.cert.match(/serial=\S+/)?.[0], before.cert.match(/serial=\S+/)?.[0], "the new certificate is served");
     assert.equal(await done, 0, out);
-    const size = (await node.vm.ssh("stat -c %s /srv/mirror/fedora/releases/41/big.iso")).stdout.trim();
+    const size = (await node.vm.ssh(`stat -c %s /srv/mirror/${ISO}`)).stdout.trim();
     assert.equal(out, `200 ${size}`, "the download finished whole");
   });
 

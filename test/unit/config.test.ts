@@ -146,6 +146,8 @@ describe("stack config", () => {
     ["a custom project without a name", (r) => (r.projects = [{ custom: { title: "Foo", modules: [{ name: "foo", upstreamModule: "foo", path: "foo" }] }, upstream: "rsync://x.org" }]), "mirrorkit:node.projects[0].name", /needs a name/],
     ["a project on the Docker runtime", (r) => { r.runtime = "docker"; r.projects = [{ preset: "debian", upstream: "rsync://x.org" }]; }, "mirrorkit:node.projects", /not supported by runtime "docker"/],
     ["a newline in a project exclude", (r) => (r.projects = [{ preset: "debian", upstream: "rsync://x.org", excludes: ["*.iso\n+ /etc"] }]), "mirrorkit:node.projects[0].excludes[0]", /a newline/],
+    ["an Apache IPv6 client prefix off a 16-bit group", (r) => (r.web = { server: "apache", ipv6ClientPrefix: 56 }), "mirrorkit:node.web.ipv6ClientPrefix", /multiple of 16/],
+    ["an Apache IPv4 client prefix off an octet", (r) => (r.web = { server: "apache", ipv4ClientPrefix: 30 }), "mirrorkit:node.web.ipv4ClientPrefix", /8, 16, 24 or 32/],
     ["ACME beside a hand-managed certificate", (r) => (r.web = { acme: { contact: "ops@example.org", names: ["mirror.example.org"] }, tls: { certificatePath: "/c", keyPath: "/k" } }), "mirrorkit:node.web.tls", /web.acme provides the certificate/],
     ["an ACME name that is not a DNS name", (r) => (r.web = { acme: { contact: "ops@example.org", names: ["mirror.example.org", "bad name;reboot"] } }), "mirrorkit:node.web.acme.names[1]", /a DNS name/],
     ["an ACME name given twice", (r) => (r.web = { acme: { contact: "ops@example.org", names: ["m.example.org", "M.example.org"] } }), "mirrorkit:node.web.acme.names", /each name once/],

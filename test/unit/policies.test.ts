@@ -97,7 +97,8 @@ describe("policy pack", () => {
       name: "policy",
       tier: 2,
       volumes: [{ name: "data", device: "/dev/vdb", mountPoint: "/srv/mirror" }],
-      web: { tls: { certificatePath: "/etc/ssl/mirror.pem", keyPath: "/etc/ssl/mirror.key" } },
+      // HTTPS by ACME: the web server also publishes the challenge webroot.
+      web: { acme: { contact: "ops@example.org", names: ["mirror.example.org"] } },
       rsync: {
         modules: [{ name: "fedora", path: "fedora" }],
         private: { modules: [{ name: "fedora-tier", path: "fedora" }], hostsAllow: ["192.0.2.20"], users: [{ name: "tier2", password: "a-long-secret" }] },
@@ -180,6 +181,7 @@ describe("policy pack", () => {
     [identitiesDistinct, "sync runs as the web account", () => editNode(stack(), (n) => (n.accounts.mirror.user = "mirror-http")), /both "mirror-http"/],
     [publicPathsInsideTree, "nginx root /etc", () => editFile(stack(), /^nginx\.conf$/, (t) => t.replace("root /srv/mirror;", "root /etc;")), /publishes \/etc/],
     [publicPathsInsideTree, "nginx alias to /", () => editFile(stack(), /^nginx\.conf$/, (t) => t.replace("autoindex on;", "autoindex on;\n        location /all/ { alias /; }")), /publishes \//],
+    [publicPathsInsideTree, "nginx ACME root widened to lego's own directory (account and certificate keys)", () => editFile(stack(), /^nginx\.conf$/, (t) => t.replace("root /var/lib/mirrorkit-acme/webroot;", "root /var/lib/mirrorkit-acme;")), /publishes \/var\/lib\/mirrorkit-acme,/],
     [publicPathsInsideTree, "rsync module path /", () => editFile(stack(), /^rsyncd-public\.conf$/, (t) => t.replace("path = /srv/mirror/fedora", "path = /")), /outside the mirror tree/],
     [publicPathsInsideTree, "rsync module path with ..", () => editFile(stack(), /^rsyncd-public\.conf$/, (t) => t.replace("path = /srv/mirror/fedora", "path = /srv/mirror/../../etc")), /outside the mirror tree/],
     [publicPathsInsideTree, "config: module path absolute", () => editNode(stack(), (n) => (n.rsync.modules[0].path = "/etc")), /leaves the tree/],

@@ -5,7 +5,7 @@ import * as fs from "node:fs";
 import * as path from "node:path";
 import { spawn } from "node:child_process";
 import { freePort } from "../../vm/vm";
-import { renderApacheConf, renderApacheUnit } from "../../components/render/apache";
+import { clientKeyRules, renderApacheConf, renderApacheUnit } from "../../components/render/apache";
 import { runtimeDirName, webModel } from "../../components/render/nginx";
 import { nodeConfig } from "../lib/fixtures";
 import { exposure, sh, tmpDir } from "../lib/tools";
@@ -114,5 +114,47 @@ describe("Apache rendering", () => {
     assert.deepEqual(text.match(/^Listen .*$/gm), ["Listen 80"], "a bare Listen takes IPv4 and IPv6");
     const bound = renderApacheConf(webModel(nodeConfig({ web: { server: "apache", listenAddresses: ["192.0.2.1", "2001:db8::1"] } })));
     assert.deepEqual(bound.match(/^Listen .*$/gm), ["Listen 192.0.2.1:80", "Listen [2001:db8::1]:80"]);
+  });
+});
+
+describe("Apache client grouping (clientKeyRules)", () => {
+  /** The eight groups of an IPv6 address, as numbers. */
+  const expand = (a: string): number[] => {
+    const [head, tail] = a.includes("::") ? a.split("::") : [a, undefined];
+    const h = head ? head.split(":") : [];
+    const t = tail ? tail.split(":") : [];
+    return [...h, ...Array(8 - h.length - t.length).fill("0"), ...t].map((g) => parseInt(g, 16));
+  };
+  /** What mod_setenvif would set: the last rule that matches, its $n filled in. */
+  const keyOf = (address: string, rules: { pattern: string; value: string }[]) => {
+    let key = "";
+    for (const r of rules) {
+      const m = new RegExp(r.pattern).exec(address);
+      if (m) key = r.value.replace(/\$(\d)/g, (_, n: string) => m[Number(n)]);
+    }
+    return key;
+  };
+
+  it("every IPv6 form (each place '::' can stand) maps to its prefix, for each whole-group prefix; IPv4 by octets", () => {
+    let seed = 7;
+    const rand = () => (seed = (seed * 1103515245 + 12345) % 2 ** 31) / 2 ** 31;
+    let checked = 0;
+    for (const prefix of [16, 32, 48, 64, 80, 96, 112]) {
+      const rules = clientKeyRules(32, prefix);
+      for (let i = 0; i < 400; i++) {
+        // Runs of zero groups in random places, so every compression shows up.
+        const groups = Array.from({ length: 8 }, () => (rand() < 0.45 ? 0 : Math.floor(rand() * 0x10000)));
+        const canonical = new URL(`http://[${groups.map((g) => g.toString(16)).join(":")}]/`).hostname.slice(1, -1);
+        const want = groups.map((g, j) => (j < prefix / 16 ? g : 0));
+        const key = keyOf(canonical, rules);
+        assert.ok(key.endsWith("::"), `${canonical} /${prefix} -> ${key}`);
+        assert.deepEqual(expand(key), want, `${canonical} /${prefix} -> ${key}`);
+        checked++;
+      }
+    }
+    assert.equal(checked, 2800);
+    assert.equal(keyOf("2001:db8::1", clientKeyRules(32, 128)), "2001:db8::1", "/128: the address itself");
+    assert.equal(keyOf("192.0.2.77", clientKeyRules(24, 64)), "192.0.2.0");
+    assert.equal(keyOf("192.0.2.77", clientKeyRules(32, 64)), "192.0.2.77");
   });
 });

@@ -1,5 +1,5 @@
 // What clients get from the kit's real nginx and Apache: the per-client ISO
-// limit (nginx groups IPv6 by /64) with 429 and Retry-After, HEAD never
+// limit (IPv6 grouped by /64) with 429 and Retry-After, HEAD never
 // limited, caching by kind of file, and no Content-Encoding on .gz files. The limit runs in a network namespace of the
 // test's own, with documentation-range IPv6 addresses on its loopback.
 import { after, before, describe, it } from "node:test";
@@ -80,23 +80,28 @@ for (const server of ["nginx", "apache"] as Server[]) {
       sh("ip", ["netns", "del", ns]);
     });
 
-    /** Holds `n` ISO downloads from `from` (slow, bounded), then asks once more from each of `then`, then a HEAD from `from`. */
-    const limitProbe = (from: string, n: number, then: string[]) => {
+    /** Holds `n` ISO downloads from `from` (slow, bounded), then asks once more from each of `then` (with `header`, if any), then a HEAD from `from`. */
+    const limitProbe = (from: string, n: number, then: string[], header = "") => {
       const url = `http://[fd77:1::1]:${PORT}/f/41/big.iso`;
       const hold = Array.from({ length: n }, () => `curl -s -g --interface ${from} --limit-rate 20k --max-time 8 -o /dev/null '${url}' &`).join("\n");
       const asks = then
-        .map((a) => `printf '%s ' ${a}; curl -s -g --interface ${a} --max-time 2 -o /dev/null -D ${dir}/h -w '%{http_code}' '${url}'; printf ' %s\\n' "$(grep -i '^retry-after:' ${dir}/h | tr -d '\\r')"`)
+        .map((a) => `printf '%s ' ${a}; curl -s -g --interface ${a} ${header ? `-H '${header}'` : ""} --max-time 2 -o /dev/null -D ${dir}/h -w '%{http_code}' '${url}'; printf ' %s\\n' "$(grep -i '^retry-after:' ${dir}/h | tr -d '\\r')"`)
         .join("\n");
       return inNs(`${hold}\nsleep 1\n${asks}\nhead=$(curl -s -g -I --interface ${from} --max-time 2 -o /dev/null -w '%{http_code}' '${url}'); echo "HEAD $head"\nkill $(jobs -p) 2>/dev/null; wait 2>/dev/null; true`).out;
     };
 
-    // mod_qos counts single addresses: Apache limits the address itself, nginx its /64.
-    const limited = server === "nginx" ? "fd77:1::2" : "fd77:1::1";
-    it(`past the limit, ${server === "nginx" ? "another address of the same IPv6 /64" : "the same address"} gets 429 with Retry-After; another /64 is served; a HEAD from the limited client is served`, () => {
+    // Both servers count an IPv6 client by its /64: another address of it is limited too.
+    const limited = "fd77:1::2";
+    it("past the limit, another address of the same IPv6 /64 gets 429 with Retry-After; another /64 is served; a HEAD from the limited client is served", () => {
       const out = limitProbe("fd77:1::1", 2, [limited, "fd77:2::1"]);
       assert.match(out, new RegExp(`^${limited} 429 Retry-After: 30$`, "im"), out);
       assert.match(out, /^fd77:2::1 200 $/m, out);
       assert.match(out, /^HEAD 200$/m, out);
+    });
+
+    it("a client that sends the header Apache counts by (X-Mirrorkit-Client) is still counted by its own prefix", () => {
+      const out = limitProbe("fd77:1::1", 2, [limited], "X-Mirrorkit-Client: 192.0.2.1");
+      assert.match(out, new RegExp(`^${limited} 429 Retry-After: 30$`, "im"), out);
     });
 
     it("below the limit, the same client is served (the limit counts, it does not refuse everyone)", () => {
