@@ -41,6 +41,8 @@ export const ACME_DIRECTORY_CA = `${ACME_TLS_DIR}/acme-directory-ca.pem`;
 export const ACME_SCRIPT = `${KIT_LIB_DIR}/acme-renew`;
 export const ACME_UNIT = "mirrorkit-acme.service";
 export const ACME_TIMER = "mirrorkit-acme.timer";
+/** Runs the renewal shortly after boot and after each `up` that changes the script. */
+export const ACME_START_TIMER = "mirrorkit-acme-start.timer";
 export const ACME_METRICS_FILE = `${METRICS_DIR}/mirrorkit-acme.prom`;
 /** Where http-01 challenges are answered. */
 export const ACME_CHALLENGE_URL_PATH = "/.well-known/acme-challenge/";

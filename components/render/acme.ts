@@ -8,11 +8,8 @@ import { HEADER, renderServiceUnit, renderTimerUnit } from "./systemd";
 import { KIT_TEMPLATES, type Templates } from "./templates";
 import {
   ACME_CERTIFICATE, ACME_CHALLENGE_URL_PATH, ACME_DIRECTORY_CA, ACME_KEY, ACME_LEGO_DIR, ACME_METRICS_FILE, ACME_SCRIPT,
-  ACME_STATE_DIR, ACME_TIMER, ACME_TLS_DIR, ACME_UNIT, ACME_WEBROOT, METRICS_DIR, WEB_UNIT,
+  ACME_START_TIMER, ACME_STATE_DIR, ACME_TIMER, ACME_TLS_DIR, ACME_UNIT, ACME_WEBROOT, METRICS_DIR, WEB_UNIT,
 } from "../../plan/paths";
-
-/** The timer that runs the renewal shortly after boot and after each `up` that changes the script. */
-export const ACME_START_TIMER = "mirrorkit-acme-start.timer";
 
 /** Where the renewal keeps and puts things (the kit's paths; a test points them at a scratch directory). */
 export interface AcmePaths {
@@ -131,4 +128,4 @@ export function renderAcmeStartTimer(m: AcmeModel, t: Templates = KIT_TEMPLATES)
   );
 }
 
-export { ACME_TIMER, ACME_UNIT, ACME_SCRIPT };
+export { ACME_START_TIMER, ACME_TIMER, ACME_UNIT, ACME_SCRIPT };

@@ -165,6 +165,18 @@ describe("complete node on a VM (real pulumi up)", { timeout: 40 * MINUTES }, ()
     assert.equal(view.body, "Fedora 41 is released\n");
     assert.match(view.cert, /DNS:mirror\.test, DNS:www\.mirror\.test/);
     assert.match(view.cert, /issuer=.*Pebble Intermediate/i);
+    // npm run doctor judges it as an operator would: chain, name, days left.
+    const root = path.join(tmpDir("acme-doctor"), "root.pem");
+    fs.writeFileSync(root, await pebble.issuingRoot());
+    const doctor = (...extra: string[]) =>
+      sh(process.execPath, ["--import", "tsx", path.join(PROJECT_DIR, "scripts", "doctor.ts"), "--url", node.url(80, ""), "--https", `https://127.0.0.1:${node.vm.ports[443]}`, "--name", ACME_NAMES[1], "--ca", root, ...extra]);
+    const healthy = doctor();
+    assert.equal(healthy.code, 0, healthy.out);
+    assert.match(healthy.out, /the certificate is valid for www\.mirror\.test/);
+    // pebble's certificates last five years: asking for ten fails the days-left probe.
+    const tooShort = doctor("--cert-min-days", "3650");
+    assert.equal(tooShort.code, 1, tooShort.out);
+    assert.match(tooShort.out, /FAIL\s+https: the certificate has at least 3650 days left/);
     // The key is the web server's group's to read, no one else's.
     const key = await node.vm.ssh("stat -c '%a %U:%G' /etc/mirrorkit/tls/privkey.pem");
     assert.equal(key.stdout.trim(), "640 root:mirror-http");

@@ -4,8 +4,9 @@
 // its upstream, tier 1's private module, through a StackReference. Syncs run
 // from the installed timers only. Clients probe both tiers with `npm run
 // doctor` from a public address outside the private module's access list.
-// Tier 2 is a many-project node: Fedora from tier 1's stack, Debian and Arch
-// from tier-0 servers of their own, each installed from by its own client.
+// Both tiers are many-project nodes: tier 1 takes Fedora, Debian and Arch
+// from tier-0 servers of their own, tier 2 takes each from tier 1's private
+// module for it; each is installed from, on both tiers, by its own client.
 import { after, before, describe, it } from "node:test";
 import assert from "node:assert/strict";
 import * as fs from "node:fs";
@@ -19,6 +20,8 @@ import { PROJECT_DIR } from "../../scripts/lib/pulumi";
 
 const MINUTES = 60_000;
 const TIER_PASSWORD = "tier2-pass-0750";
+const PUSH_PASSWORD = "arch-push-pass-1";
+const TIER1_STACK = { name: "organization/mirrorkit/e2e-tier1", user: "tier2" };
 const STAGED_DIR = "fedora/releases/42";
 const STAGED_FILE = `${STAGED_DIR}/Everything/x86_64/os/STAGED-SECRET`;
 const ISO = "fedora/releases/41/Everything/x86_64/iso/Fedora-41-netinst.iso";
@@ -60,13 +63,20 @@ describe("tier 0 -> tier 1 -> tier 2 on VMs in a private network", { timeout: 75
   let archiveKey: SigningKey;
   let packageClient: Pick<Lan, "run">;
 
+  // Every project's timer fires every 20 s, so the test waits on syncs, not on schedules.
+  const often = { schedule: "*:*:0/20", randomizedDelaySeconds: 0 };
   const tier1Config = (host: Record<string, unknown>) => ({
     name: "tier1",
     tier: 1,
     region: "e2e",
     host,
     publicName: T1,
-    distro: { preset: "fedora", upstream: `rsync://${lan.gateway}`, schedule: "*:*:0/20", randomizedDelaySeconds: 0 },
+    // Three projects from three tier-0 servers, each handed on to tier 2 by a private module of its own (<module>-tier).
+    projects: [
+      { preset: "fedora", upstream: `rsync://${lan.gateway}`, ...often },
+      { preset: "debian", upstream: debianUpstream.url, ...often },
+      { preset: "archlinux", upstream: archUpstream.url, ...often },
+    ],
     diskNeedGiB: 10,
     volumes: [{ name: "data", device: "/dev/vdb", fsType: "xfs", mountPoint: "/srv/mirror" }],
     web: { server: "nginx", isoConnectionsPerIp: ISO_LIMIT },
@@ -76,25 +86,23 @@ describe("tier 0 -> tier 1 -> tier 2 on VMs in a private network", { timeout: 75
     push: { downstreams: [{ host: T2 }] },
     rsync: {
       private: {
-        modules: [{ name: "fedora-tier", path: "fedora", comment: "Fedora for tier 2s" }],
         hostsAllow: [T2],
         users: [{ name: "tier2", password: TIER_PASSWORD }],
       },
     },
   });
-  // Every project's timer fires every 20 s, so the test waits on syncs, not on schedules.
-  const often = { schedule: "*:*:0/20", randomizedDelaySeconds: 0 };
   const tier2Config = (host: Record<string, unknown>) => ({
     name: "tier2",
     tier: 2,
     region: "e2e",
     host,
     publicName: T2,
-    // Three projects from three sources, each served over HTTP and public rsync under its own name.
+    // The same three projects, each from tier 1's private module by StackReference, each served over HTTP and public rsync under its own name.
     projects: [
-      { preset: "fedora", upstreamStack: { name: "organization/mirrorkit/e2e-tier1", user: "tier2" }, ...often },
-      { preset: "debian", upstream: debianUpstream.url, ...often },
-      { preset: "archlinux", upstream: archUpstream.url, ...often },
+      { preset: "fedora", upstreamStack: TIER1_STACK, ...often },
+      { preset: "debian", upstreamStack: TIER1_STACK, ...often },
+      // Arch's upstream may also push into tier 2 (openSUSE style), from the tier-0 side only.
+      { preset: "archlinux", upstreamStack: TIER1_STACK, ...often, push: { hostsAllow: [lan.gateway], users: [{ name: "arch-up", password: PUSH_PASSWORD }] } },
     ],
     diskNeedGiB: 10,
     volumes: [{ name: "data", device: "/dev/vdb", fsType: "ext4", mountPoint: "/srv/mirror" }],
@@ -233,20 +241,28 @@ describe("tier 0 -> tier 1 -> tier 2 on VMs in a private network", { timeout: 75
     });
   }
 
-  it("tier 2's Debian and Arch projects sync from their own tier-0 servers; apt and pacman install from tier 2; each project has its status", async () => {
-    await phase("tier 2: Debian and Arch syncs", async () => {
+  it("Debian and Arch go through the chain: tier 1 syncs them from their own tier-0 servers, tier 2 from tier 1's private modules; apt and pacman install from both tiers; each project has its status", async () => {
+    await phase("Debian and Arch through tier 1 to tier 2", async () => {
+      const t1Scripts = await t1.vm.ssh("grep -h '^UPSTREAM=' /usr/local/lib/mirrorkit/sync-debian.sh /usr/local/lib/mirrorkit/sync-archlinux.sh");
+      assert.deepEqual(t1Scripts.stdout.trim().split("\n"), [`UPSTREAM='${debianUpstream.url}/debian/'`, `UPSTREAM='${archUpstream.url}/archlinux/'`]);
+      await synced(t1, "debian");
+      await synced(t1, "archlinux");
       await synced(t2, "debian");
       await synced(t2, "archlinux");
     });
     const scripts = await t2.vm.ssh("grep -h '^UPSTREAM=' /usr/local/lib/mirrorkit/sync-debian.sh /usr/local/lib/mirrorkit/sync-archlinux.sh");
-    assert.deepEqual(scripts.stdout.trim().split("\n"), [`UPSTREAM='${debianUpstream.url}/debian/'`, `UPSTREAM='${archUpstream.url}/archlinux/'`]);
-    const clients = await phase("tier 2: apt and pacman", async () => [
-      ...doctor(["--url", `http://${T2}`, "--client", "apt", "--repo", "debian", "--dist", DEBIAN_SUITE, "--key", archiveKey.armored, "--expect", "installed"], packageClient),
-      ...doctor(["--url", `http://${T2}`, "--client", "pacman", "--repo", `archlinux/${PACMAN_REPO}`, "--dist", PACMAN_DB, "--key", archiveKey.armored, "--expect", "installed"], packageClient),
-    ]);
+    const t1Private = T1.replace(/\./g, "\\.");
+    assert.match(scripts.stdout, new RegExp(`^UPSTREAM='rsync://(tier2@)?${t1Private}:874/debian-tier/'$`, "m"));
+    assert.match(scripts.stdout, new RegExp(`^UPSTREAM='rsync://(tier2@)?${t1Private}:874/archlinux-tier/'$`, "m"));
+    const clients = await phase("apt and pacman from both tiers", async () =>
+      [T1, T2].flatMap((address) => [
+        ...doctor(["--url", `http://${address}`, "--client", "apt", "--repo", "debian", "--dist", DEBIAN_SUITE, "--key", archiveKey.armored, "--expect", "installed"], packageClient),
+        ...doctor(["--url", `http://${address}`, "--client", "pacman", "--repo", `archlinux/${PACMAN_REPO}`, "--dist", PACMAN_DB, "--key", archiveKey.armored, "--expect", "installed"], packageClient),
+      ]),
+    );
     assert.deepEqual(clients.filter((p) => !p.ok), [], JSON.stringify(clients, null, 2));
     // pacman names the version with its release (pkgrel).
-    assert.deepEqual(clients.map((p) => p.detail), ["installed mk-world-1.0", "installed mk-world-1.0-1"]);
+    assert.deepEqual(clients.map((p) => p.detail), ["installed mk-world-1.0", "installed mk-world-1.0-1", "installed mk-world-1.0", "installed mk-world-1.0-1"]);
     // Each project's status document, served beside the page, names its modules.
     for (const project of ["fedora", "debian", "archlinux"]) {
       const r = lan.run("curl", ["-fsS", `http://${T2}/mirror-status/projects/${project}.json`]);
@@ -258,6 +274,45 @@ describe("tier 0 -> tier 1 -> tier 2 on VMs in a private network", { timeout: 75
     }
     const metrics = await t2.vm.ssh("cat /var/lib/mirrorkit-sync/metrics/debian.prom");
     assert.match(metrics.stdout, /^mirrorkit_sync_success\{module="debian",project="debian"\} 1$/m);
+  });
+
+  it("Arch's upstream pushes into tier 2's push module: written as the mirror account, recorded in the project's push status and metric; a wrong password writes nothing", async () => {
+    // Published upstream first, so tier 2's own pulls agree with the push.
+    fs.writeFileSync(path.join(archUpstream.root, "pushed-by-upstream"), "pushed\n");
+    const push = (password: string) => lan.run("env", [`RSYNC_PASSWORD=${password}`, "rsync", "-rtlp", "--delay-updates", `${archUpstream.root}/`, `rsync://arch-up@${T2}:8873/archlinux-push/`]);
+    const wrong = push("not-the-password");
+    assert.notEqual(wrong.code, 0, wrong.out);
+    assert.match(wrong.out, /auth failed/);
+    const ok = push(PUSH_PASSWORD);
+    assert.equal(ok.code, 0, ok.out);
+    // The hook runs after the transfer, as the daemon finishes the session.
+    const status = await waitFor("the push status", 60, async () => {
+      const r = lan.run("curl", ["-fsS", `http://${T2}/mirror-status/push/archlinux-push.json`]);
+      return r.code === 0 ? (JSON.parse(r.out) as Record<string, unknown>) : undefined;
+    });
+    assert.deepEqual([status.module, status.project, status.result, status.from, status.user], ["archlinux-push", "archlinux", "success", lan.gateway, "arch-up"]);
+    const owner = await t2.vm.ssh("stat -c '%U:%G %a' /srv/mirror/archlinux/pushed-by-upstream");
+    assert.equal(owner.stdout.trim(), "mirror:mirror 644");
+    const metric = await t2.vm.ssh("cat /var/lib/mirrorkit-sync/metrics/push-archlinux-push.prom");
+    assert.match(metric.stdout, /^mirrorkit_push_success\{module="archlinux-push",project="archlinux"\} 1$/m);
+  });
+
+  it("the hardlink pass over tier 2's Fedora tree links identical files under the sync's lock and records it", async () => {
+    // Two identical files, as a sync leaves them (owner, mode and content equal).
+    await t2.vm.ssh("runuser -u mirror -- sh -c 'cd /srv/mirror/fedora && head -c 65536 /dev/zero > dup-a.bin && cp dup-a.bin dup-b.bin'");
+    await t2.vm.ssh("systemctl start mirrorkit-hardlink-fedora.service");
+    const inodes = await t2.vm.ssh("stat -c %i /srv/mirror/fedora/dup-a.bin /srv/mirror/fedora/dup-b.bin");
+    const [a, b] = inodes.stdout.trim().split("\n");
+    assert.equal(a, b, "one file now");
+    const r = lan.run("curl", ["-fsS", `http://${T2}/mirror-status/hardlink/fedora.json`]);
+    assert.equal(r.code, 0, r.out);
+    const status = JSON.parse(r.out) as { result: string; linkedFiles: number; savedBytes: number };
+    assert.equal(status.result, "success");
+    assert.ok(status.linkedFiles >= 1 && status.savedBytes >= 65536, r.out);
+    const ran = await t2.vm.ssh("systemctl show -p User,Nice mirrorkit-hardlink-fedora.service");
+    assert.match(ran.stdout, /User=mirror/);
+    assert.match(ran.stdout, /Nice=19/);
+    await t2.vm.ssh("rm -f /srv/mirror/fedora/dup-a.bin /srv/mirror/fedora/dup-b.bin");
   });
 
   it("the checkers' files on tier 2: Arch's lastsync byte-equal to upstream's over HTTP and public rsync; Debian's traces in ftpsync format with the master's serial, listed", () => {

@@ -150,7 +150,7 @@ describe("plan/bitflip.ts and plan/volume.ts", () => {
 
 describe("plan/paths.ts", () => {
   it("is the one place the kit spells its host paths and unit names: no other source file does", () => {
-    const spelled = /["'`](\/etc\/mirrorkit|\/var\/lib\/mirrorkit|\/usr\/local\/lib\/mirrorkit|\/etc\/systemd\/system|\/etc\/ssh\/sshd_config\.d\/mirrorkit|\/etc\/mirrormanager-client)|mirrorkit-(web|rsyncd-(public|private)|sync-\$\{|bitflip-\$\{)[^"'`]*\.(service|timer|path)/;
+    const spelled = /["'`](\/etc\/mirrorkit|\/var\/lib\/mirrorkit|\/usr\/local\/lib\/mirrorkit|\/etc\/systemd\/system|\/etc\/ssh\/sshd_config\.d\/mirrorkit|\/etc\/mirrormanager-client)|mirrorkit-(web|acme|rsyncd-(public|private)|sync-\$\{|bitflip-\$\{|hardlink-\$\{|node-exporter)[^"'`]*\.(service|timer|path)/;
     const offenders: string[] = [];
     const walk = (dir: string) => {
       for (const e of fs.readdirSync(path.join(PROJECT_DIR, dir), { withFileTypes: true })) {
