@@ -177,13 +177,21 @@ export function renderRsyncdUnit(m: RsyncdModel, t: Templates = KIT_TEMPLATES): 
       "Restart=on-failure",
       `RuntimeDirectory=${dir}`,
       // The push daemon writes into its modules' trees and records each push.
-      ...(m.instance === "push" ? [`ReadWritePaths=${[...m.modules.map((mod) => mod.path), STATUS_DIR, METRICS_DIR].join(" ")}`] : []),
+      // Those paths must exist before its sandbox is set up, and on a new node
+      // no sync has made them yet (seen on a VM: 226/NAMESPACE): made first, as root.
+      ...(m.instance === "push" ? pushWritablePaths(m) : []),
       "CapabilityBoundingSet=CAP_NET_BIND_SERVICE CAP_SETUID CAP_SETGID CAP_SYS_CHROOT",
       "RestrictAddressFamilies=AF_INET AF_INET6 AF_UNIX",
     ],
     sandboxExceptions: ["SystemCallFilter=@setuid chroot"],
     wantedBy: ["multi-user.target", ...m.mountUnits].join(" "),
   }, t);
+}
+
+/** The push daemon's writable paths, made (as the mirror account's) before the sandbox needs them. */
+function pushWritablePaths(m: RsyncdModel): string[] {
+  const paths = [...m.modules.map((mod) => mod.path), STATUS_DIR, METRICS_DIR].join(" ");
+  return [`ExecStartPre=+/usr/bin/install -d -o ${m.user} -g ${m.group} -m 0755 ${paths}`, `ReadWritePaths=${paths}`];
 }
 
 /**

@@ -10,7 +10,7 @@ import { spawn, type ChildProcess } from "node:child_process";
 import * as fs from "node:fs";
 import * as path from "node:path";
 import { ConfigError, parseNodeConfig } from "../../components/config";
-import { pushModules, renderPushReceivedScript, renderRsyncdConf, renderRsyncdSecrets, rsyncdModels, type RsyncdModel } from "../../components/render/rsync";
+import { pushModules, renderPushReceivedScript, renderRsyncdConf, renderRsyncdSecrets, renderRsyncdUnit, rsyncdModels, type RsyncdModel } from "../../components/render/rsync";
 import { PUSH_RECEIVED_SCRIPT } from "../../plan/paths";
 import { freePort } from "../../vm/vm";
 import { minimalRawConfig, nodeConfig } from "../lib/fixtures";
@@ -32,6 +32,14 @@ describe("push daemon: config", () => {
     assert.doesNotMatch(conf, /refuse options = delete/, "the pusher mirrors deletions too");
     // The public and private daemons stay read only.
     for (const m of rsyncdModels(node).filter((x) => x.instance !== "push")) assert.match(renderRsyncdConf(m), /^read only = yes$/m);
+    // Its writable paths exist before its sandbox is set up (a new node has synced nothing yet), and the unit verifies.
+    const unit = renderRsyncdUnit(push);
+    assert.match(unit, /^ExecStartPre=\+\/usr\/bin\/install -d -o mirror -g mirror -m 0755 \/srv\/mirror\/archlinux \/var\/lib\/mirrorkit-sync\/status \/var\/lib\/mirrorkit-sync\/metrics$/m);
+    assert.match(unit, /^ReadWritePaths=\/srv\/mirror\/archlinux \/var\/lib\/mirrorkit-sync\/status \/var\/lib\/mirrorkit-sync\/metrics$/m);
+    const file = path.join(tmpDir("push-unit"), push.unitName);
+    fs.writeFileSync(file, unit);
+    const verify = sh("systemd-analyze", ["verify", file]);
+    assert.equal(verify.code, 0, verify.out);
   });
 
   const refused: [string, Record<string, unknown>, string, RegExp][] = [
