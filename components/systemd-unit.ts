@@ -88,7 +88,7 @@ interface Activation {
  * The activation script. The provider runs it again whenever any input of
  * the command changes, the connection included (a new address or key), so
  * it acts on what the host recorded, not on being run: a new unit file is
- * loaded and the unit restarted; new config alone is applied (reload or
+ * loaded (a daemon-reload only when systemd holds an older file) and the unit restarted; new config alone is applied (reload or
  * restart); a stopped unit is started; otherwise nothing is touched.
  */
 export function activationScript(a: Activation): string {
@@ -98,11 +98,15 @@ export function activationScript(a: Activation): string {
     `want=${sq(want)}`,
     `have=$(cat ${sq(a.hashFile)} 2>/dev/null || true)`,
     `unit_changed=yes; [ "\${have%% *}" = ${sq(a.unitHash)} ] && unit_changed=no`,
-    `[ "$unit_changed" = no ] || systemctl daemon-reload`,
+    // Only a unit systemd has loaded from an older file needs a reload (a
+    // reload costs seconds on a small host and stalls systemd); a new one is
+    // read from disk when first used.
+    `[ "$unit_changed" = no ] || [ "$(systemctl show -p NeedDaemonReload --value ${a.unit})" != yes ] || systemctl daemon-reload`,
   ];
   if (a.activation === "start") {
     lines.push(
-      `systemctl enable --quiet ${a.unit}`,
+      // Without enable's own reload: the symlink matters at the next boot, and the restart below loads the unit.
+      `systemctl enable --quiet --no-reload ${a.unit}`,
       `if [ "$unit_changed" = yes ] || ! systemctl is-active --quiet ${a.unit}; then`,
       `  systemctl restart ${a.unit}`,
       `elif [ "$have" != "$want" ]; then`,
