@@ -177,8 +177,7 @@ export function renderRsyncdUnit(m: RsyncdModel, t: Templates = KIT_TEMPLATES): 
       "Restart=on-failure",
       `RuntimeDirectory=${dir}`,
       // The push daemon writes into its modules' trees and records each push.
-      // Those paths must exist before its sandbox is set up, and on a new node
-      // no sync has made them yet (seen on a VM: 226/NAMESPACE): made first, as root.
+      // On a new node no sync has made those paths yet (seen on a VM: 226/NAMESPACE).
       ...(m.instance === "push" ? pushWritablePaths(m) : []),
       "CapabilityBoundingSet=CAP_NET_BIND_SERVICE CAP_SETUID CAP_SETGID CAP_SYS_CHROOT",
       "RestrictAddressFamilies=AF_INET AF_INET6 AF_UNIX",
@@ -188,10 +187,15 @@ export function renderRsyncdUnit(m: RsyncdModel, t: Templates = KIT_TEMPLATES): 
   }, t);
 }
 
-/** The push daemon's writable paths, made (as the mirror account's) before the sandbox needs them. */
+/**
+ * The push daemon's writable paths, made (as the mirror account's) before the
+ * daemon needs them. systemd sets up the sandbox for ExecStartPre too, so a
+ * path may be missing then ("-": skipped); each command gets its own, and
+ * the daemon's finds them made.
+ */
 function pushWritablePaths(m: RsyncdModel): string[] {
-  const paths = [...m.modules.map((mod) => mod.path), STATUS_DIR, METRICS_DIR].join(" ");
-  return [`ExecStartPre=+/usr/bin/install -d -o ${m.user} -g ${m.group} -m 0755 ${paths}`, `ReadWritePaths=${paths}`];
+  const paths = [...m.modules.map((mod) => mod.path), STATUS_DIR, METRICS_DIR];
+  return [`ExecStartPre=+/usr/bin/install -d -o ${m.user} -g ${m.group} -m 0755 ${paths.join(" ")}`, `ReadWritePaths=${paths.map((p) => `-${p}`).join(" ")}`];
 }
 
 /**

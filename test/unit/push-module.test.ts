@@ -35,7 +35,7 @@ describe("push daemon: config", () => {
     // Its writable paths exist before its sandbox is set up (a new node has synced nothing yet), and the unit verifies.
     const unit = renderRsyncdUnit(push);
     assert.match(unit, /^ExecStartPre=\+\/usr\/bin\/install -d -o mirror -g mirror -m 0755 \/srv\/mirror\/archlinux \/var\/lib\/mirrorkit-sync\/status \/var\/lib\/mirrorkit-sync\/metrics$/m);
-    assert.match(unit, /^ReadWritePaths=\/srv\/mirror\/archlinux \/var\/lib\/mirrorkit-sync\/status \/var\/lib\/mirrorkit-sync\/metrics$/m);
+    assert.match(unit, /^ReadWritePaths=-\/srv\/mirror\/archlinux -\/var\/lib\/mirrorkit-sync\/status -\/var\/lib\/mirrorkit-sync\/metrics$/m);
     const file = path.join(tmpDir("push-unit"), push.unitName);
     fs.writeFileSync(file, unit);
     const verify = sh("systemd-analyze", ["verify", file]);
