@@ -155,7 +155,7 @@ export function renderRsyncdConf(m: RsyncdModel, t: Templates = KIT_TEMPLATES): 
 
 /** The push daemon's post-xfer hook: records each push in its project's status. */
 export function renderPushReceivedScript(m: RsyncdModel, dirs: { statusDir: string; metricsDir: string } = { statusDir: STATUS_DIR, metricsDir: METRICS_DIR }, t: Templates = KIT_TEMPLATES): string {
-  return t.render("push/push-received.sh.hbs", { header: HEADER, unitName: m.unitName, statusDirQ: sq(dirs.statusDir), metricsDirQ: sq(dirs.metricsDir) });
+  return t.render("push/push-received.sh.hbs", { header: HEADER, unitName: m.unitName, userQ: sq(m.user), groupQ: sq(m.group), statusDirQ: sq(dirs.statusDir), metricsDirQ: sq(dirs.metricsDir) });
 }
 
 /** rsyncd secrets file: `user:password` lines. */

@@ -80,7 +80,11 @@ describe("push daemon, run by rsync on loopback", () => {
     fs.mkdirSync(tree, { recursive: true });
     fs.writeFileSync(path.join(tree, "old-file"), "from an earlier push\n");
     sh("chown", ["-R", "nobody:nogroup", root]);
-    for (const d of [statusDir(), path.join(dir, "metrics")]) fs.mkdirSync(d, { recursive: true });
+    // The mirror account's, as on a node (the hook drops to it).
+    for (const d of [statusDir(), path.join(dir, "metrics")]) {
+      fs.mkdirSync(d, { recursive: true });
+      sh("chown", ["nobody:nogroup", d]);
+    }
     const hook = path.join(dir, "push-received");
     fs.writeFileSync(hook, renderPushReceivedScript(model, { statusDir: statusDir(), metricsDir: path.join(dir, "metrics") }), { mode: 0o755 });
     const secrets = path.join(dir, "secrets");
@@ -119,6 +123,8 @@ describe("push daemon, run by rsync on loopback", () => {
     const file = path.join(statusDir(), "push", "archlinux-push.json");
     for (let i = 0; i < 50 && !fs.existsSync(file); i++) await new Promise((res) => setTimeout(res, 100));
     const status = JSON.parse(fs.readFileSync(file, "utf8")) as Record<string, unknown>;
+    // Written as the mirror account (here nobody): the daemon runs the hook as root, with too few capabilities to write there on a node.
+    assert.equal(sh("stat", ["-c", "%U", file]).out.trim(), "nobody");
     assert.deepEqual([status.module, status.project, status.result, status.from, status.user], ["archlinux-push", "archlinux", "success", "127.0.0.1", "arch-up"]);
     assert.ok((status.lastSuccess as number) > 1_700_000_000);
     assert.match(fs.readFileSync(path.join(dir, "metrics", "push-archlinux-push.prom"), "utf8"), /^mirrorkit_push_success\{module="archlinux-push",project="archlinux"\} 1$/m);
