@@ -5,10 +5,9 @@ import { webModel, type WebModel } from "../components/render/nginx";
 import { renderWebConf, renderWebServerUnit, webConfigCheck, webSupportFiles } from "../components/render/web";
 import type { Templates } from "../components/render/templates";
 import { rootFile, type PlannedFile, type PlannedUnit } from "./files";
-import { LOGROTATE_CONF, unitLogDir, unitRuntimeDir } from "./paths";
+import { ACME_DIRECTORY_CA, ACME_SCRIPT, ACME_TIMER, ACME_UNIT, LOGROTATE_CONF, unitLogDir, unitRuntimeDir } from "./paths";
 import { logrotateCheck, renderLogrotate } from "../components/render/logrotate";
-import { ACME_START_TIMER, acmeModel, renderAcmeScript, renderAcmeService, renderAcmeStartTimer, renderAcmeTimer } from "../components/render/acme";
-import { ACME_DIRECTORY_CA, ACME_SCRIPT, ACME_TIMER, ACME_UNIT } from "./paths";
+import { ACME_START_TIMER, acmeModel, renderAcmeScript, renderAcmeService, renderAcmeStartTimer, renderAcmeTimer, type AcmeModel } from "../components/render/acme";
 
 export interface WebPlanInput {
   web: WebConfig;
@@ -27,25 +26,26 @@ export interface WebPlan {
   unit: PlannedUnit;
   /** Files for the host only (the Docker runtime's containers log to their own tmpfs): the log rotation. */
   hostFiles: PlannedFile[];
-  /** web.acme: the renewal's service, its schedule, and the timer that runs it soon after a change (its script is a support file). */
-  acme?: { script: PlannedFile; service: PlannedUnit; timer: PlannedUnit; startTimer: PlannedUnit };
+  /** web.acme: the renewal's service, its schedule, and the timer that runs it soon after a change (its files are support files). */
+  acme?: AcmePlan;
+}
+
+export interface AcmePlan {
+  script: PlannedFile;
+  /** The directory's own CA, when the config gives one. */
+  directoryCa?: PlannedFile;
+  service: PlannedUnit;
+  timer: PlannedUnit;
+  startTimer: PlannedUnit;
 }
 
 export function planWebServer(input: WebPlanInput, t: Templates): WebPlan {
   const model = webModel(input);
-  const acme = input.web.acme ? acmeModel(input.web.acme, input.accounts) : undefined;
-  const acmeScript = acme ? rootFile("acme-script", ACME_SCRIPT, renderAcmeScript(acme, t), "0755", 'sh -n "$STAGED"') : undefined;
+  const acme = input.web.acme ? planAcme(acmeModel(input.web.acme, input.accounts), t) : undefined;
   // The config's own check reads these directories, and with ACME the
   // certificate: a placeholder until the first issuance.
   const prepare = [`install -d -m 0755 ${unitRuntimeDir(model.unitName)} ${unitLogDir(model.unitName)}`, ...(acme ? [`${ACME_SCRIPT} --placeholder`] : [])].join(" && ");
-  const acmeSupport = acme && acmeScript
-    ? [
-        ...(acme.acme.directoryCaCertificate !== undefined
-          ? [rootFile("acme-directory-ca", ACME_DIRECTORY_CA, acme.acme.directoryCaCertificate.replace(/\n?$/, "\n"), "0644", 'openssl x509 -in "$STAGED" -noout')]
-          : []),
-        acmeScript,
-      ]
-    : [];
+  const acmeSupport = acme ? [...(acme.directoryCa ? [acme.directoryCa] : []), acme.script] : [];
   return {
     model,
     support: [...webSupportFiles(model, t).map((f) => rootFile(f.key, f.path, f.content, "0644", f.validate)), ...acmeSupport],
@@ -59,16 +59,19 @@ export function planWebServer(input: WebPlanInput, t: Templates): WebPlan {
       masks: ["nginx.service", "apache2.service"],
     },
     hostFiles: [rootFile("logrotate", LOGROTATE_CONF, renderLogrotate(model, t), "0644", logrotateCheck())],
-    ...(acme && acmeScript
-      ? {
-          acme: {
-            script: acmeScript,
-            service: { key: "acme-service", unitName: ACME_UNIT, content: renderAcmeService(acme, t), activation: "install" as const },
-            timer: { key: "acme-timer", unitName: ACME_TIMER, content: renderAcmeTimer(acme, t), activation: "start" as const },
-            // Restarted when the script changes (new names, another CA): the renewal runs again at once.
-            startTimer: { key: "acme-start-timer", unitName: ACME_START_TIMER, content: renderAcmeStartTimer(acme, t), activation: "start" as const, onConfigChange: "restart" as const },
-          },
-        }
-      : {}),
+    ...(acme ? { acme } : {}),
+  };
+}
+
+/** The renewal's script (checked by sh -n), the directory's CA (checked by openssl), its service and its two timers. */
+function planAcme(m: AcmeModel, t: Templates): AcmePlan {
+  const ca = m.acme.directoryCaCertificate;
+  return {
+    script: rootFile("acme-script", ACME_SCRIPT, renderAcmeScript(m, t), "0755", 'sh -n "$STAGED"'),
+    ...(ca !== undefined ? { directoryCa: rootFile("acme-directory-ca", ACME_DIRECTORY_CA, ca.replace(/\n?$/, "\n"), "0644", 'openssl x509 -in "$STAGED" -noout') } : {}),
+    service: { key: "acme-service", unitName: ACME_UNIT, content: renderAcmeService(m, t), activation: "install" },
+    timer: { key: "acme-timer", unitName: ACME_TIMER, content: renderAcmeTimer(m, t), activation: "start" },
+    // Restarted when the script changes (new names, another CA): the renewal runs again at once.
+    startTimer: { key: "acme-start-timer", unitName: ACME_START_TIMER, content: renderAcmeStartTimer(m, t), activation: "start", onConfigChange: "restart" },
   };
 }
