@@ -36,6 +36,9 @@ export const CACHE_CLASSES = [
   { name: "image", pattern: "\\.(iso|img|qcow2|raw|vmdk|vhd|vhdx|squashfs)$", cacheControl: "public, max-age=86400" },
 ] as const;
 
+/** Repository indices and what travels with them: swapped in place by each sync. */
+export const METADATA_PATTERN = CACHE_CLASSES.find((c) => c.name === "metadata")!.pattern;
+
 /** The web server's model from node config (shared by WebServer and `npm run render`). */
 export function webModel(node: {
   web: WebConfig;
@@ -122,6 +125,7 @@ export function renderNginxConf(m: WebModel, t: Templates = KIT_TEMPLATES): stri
     ipv4Prefix: m.web.ipv4ClientPrefix,
     ipv6Prefix: m.web.ipv6ClientPrefix,
     cacheClasses: CACHE_CLASSES,
+    metadataPattern: METADATA_PATTERN,
     binaryExtensions: BINARY_EXTENSIONS.join("|"),
     ...listenAndTlsFields(m.web, "nginx"),
     ...acmeFields(m.web),

@@ -130,5 +130,19 @@ for (const server of ["nginx", "apache"] as Server[]) {
       const out = inNs(script).out;
       for (const [p, cache] of cases) assert.ok(out.includes(`${p}|200|${cache}|\n`), `${p}: want "${cache}", no Content-Encoding\n${out}`);
     });
+
+    it("an index swapped in by rename is served new at once, never an open copy of the old one (an old repomd.xml beside a new signature fails every client)", () => {
+      // As a sync swaps them: a new file renamed over the served one, each read just before and just after.
+      const files = ["f/41/os/repodata/repomd.xml", "d/dists/stable/InRelease", "d/dists/stable/main/binary-amd64/Packages.gz", "a/core/os/x86_64/core.db"];
+      const script = files
+        .map((p) => {
+          const file = path.join(root, p);
+          const get = `curl -s --max-time 5 'http://127.0.0.1:${PORT}/${p}'`;
+          return `${get} >/dev/null; ${get} >/dev/null; printf 'gen-2 %s\\n' '${p}' > '${file}.new' && chmod 644 '${file}.new' && mv -f '${file}.new' '${file}' && ${get}`;
+        })
+        .join("\n");
+      const out = inNs(script).out;
+      for (const p of files) assert.ok(out.includes(`gen-2 ${p}\n`), `${p} is served as renamed in\n${out}`);
+    });
   });
 }
