@@ -124,13 +124,14 @@ export function publishRpmRepo(repo: string, packages: PackageSpec[], key: Signi
 }
 
 /**
- * Publishes `packages` as a signed Debian archive at `archive`: pool/main/<letter>/<name>/,
+ * Publishes `packages` as a signed Debian archive at `archive`: pool/<pool>/<letter>/<name>/,
  * dists/<suite>/main/binary-amd64/Packages{,.gz}, Release, InRelease and Release.gpg.
+ * A suite with a pool of its own (`pool`) leaves the other suites' packages alone.
  */
-export function publishDebianArchive(archive: string, suite: string, packages: PackageSpec[], key: SigningKey): string[] {
+export function publishDebianArchive(archive: string, suite: string, packages: PackageSpec[], key: SigningKey, poolName = "main"): string[] {
   const work = tmpDir("debs");
   try {
-    const pool = path.join(archive, "pool", "main");
+    const pool = path.join(archive, "pool", poolName);
     fs.rmSync(pool, { recursive: true, force: true });
     const names: string[] = [];
     for (const p of packages) {
@@ -162,7 +163,7 @@ export function publishDebianArchive(archive: string, suite: string, packages: P
     const binary = path.join(dist, "main", "binary-amd64");
     fs.rmSync(dist, { recursive: true, force: true });
     fs.mkdirSync(binary, { recursive: true });
-    fs.writeFileSync(path.join(binary, "Packages"), run("apt-ftparchive", ["packages", "pool"], { cwd: archive }));
+    fs.writeFileSync(path.join(binary, "Packages"), run("apt-ftparchive", ["packages", path.join("pool", poolName)], { cwd: archive }));
     run("gzip", ["-9kn", path.join(binary, "Packages")]);
     // Written outside dists/, or the Release file would list itself.
     const release = path.join(work, "Release");

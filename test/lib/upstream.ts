@@ -206,46 +206,140 @@ export const DEBIAN_SUITE = "stable-mk";
 export const PACMAN_DB = "mk";
 export const PACMAN_REPO = `${PACMAN_DB}/os/x86_64`;
 export const DEBIAN_SERIAL = "2026112401";
+/** Each one's staged next release (0750 until the bitflip), with the newer packages. */
+export const DEBIAN_STAGED_SUITE = "next-mk";
+export const PACMAN_STAGED_DB = "mk-next";
+export const PACMAN_STAGED_REPO = `${PACMAN_STAGED_DB}/os/x86_64`;
+export const STAGED_VERSION = "42.0";
 
 export interface DistroUpstream {
   /** rsync://address:port, the project's upstream. */
   url: string;
   /** The served tree. */
   root: string;
+  /** Opens the staged next release (0750 -> 0755) and marks the change, as the upstream's bitflip. */
+  flip(): void;
+  /**
+   * Publishes a new version of the released repository as a careful upstream
+   * does, every moment consistent: new packages in beside the old, then the
+   * new signed indices swapped in, then the old packages out, then the change
+   * marker; `payloadBytes` of incompressible data with it, so a sync takes a while.
+   */
+  publishUpdate(version: string, payloadBytes?: number): void;
   stop(): Promise<void>;
+}
+
+/** Copies `from` over `to` by a rename, so a reader sees the old file or the new, whole. */
+function swapIn(from: string, to: string): void {
+  fs.copyFileSync(from, `${to}.new`);
+  fs.renameSync(`${to}.new`, to);
+}
+
+/** Every regular file under `dir`, relative to it. */
+function filesUnder(dir: string): string[] {
+  if (!fs.existsSync(dir)) return [];
+  return fs
+    .readdirSync(dir, { recursive: true, withFileTypes: true })
+    .filter((e) => e.isFile())
+    .map((e) => path.relative(dir, path.join(e.parentPath, e.name)));
 }
 
 /**
  * A second kind of tier 0: one distribution's signed repository, built with
- * its own tools, served as module `kind` by a daemon of its own.
- * debian: an archive with suite DEBIAN_SUITE and ftpsync's master trace (the
- * preset's change check); archlinux: database PACMAN_DB with lastupdate (the
- * preset's check) and lastsync (what Arch's mirror checker reads).
+ * its own tools, served as module `kind` by a daemon of its own, with a staged
+ * (0750) next release.
+ * debian: an archive with suite DEBIAN_SUITE, staged suite DEBIAN_STAGED_SUITE
+ * (dists/ and pool/ of its own), and ftpsync's master trace (the preset's
+ * change check); archlinux: database PACMAN_DB, staged database
+ * PACMAN_STAGED_DB, with lastupdate (the preset's check) and lastsync (what
+ * Arch's mirror checker reads).
  */
 export async function startDistroUpstream(kind: "debian" | "archlinux", lan: Lan, port: number, key: SigningKey): Promise<DistroUpstream> {
   const dir = tmpDir(`upstream-${kind}`);
   fs.chmodSync(dir, 0o755);
   const root = path.join(dir, "tree");
   fs.mkdirSync(root, { mode: 0o755 });
-  const now = Math.floor(Date.now() / 1000);
+  let changes = 0;
+  // The change marker the preset checks: new content on every call, even within one second.
+  const markChanged = () => {
+    const at = Math.floor(Date.now() / 1000) + changes;
+    if (kind === "debian") {
+      const date = new Date(at * 1000).toUTCString();
+      const serial = String(Number(DEBIAN_SERIAL) + changes);
+      fs.mkdirSync(path.join(root, "project", "trace"), { recursive: true });
+      fs.writeFileSync(path.join(root, "project", "trace", "master"), [date, `Date: ${date}`, `Archive serial: ${serial}`, "Creator: ftpsync 20180513", "Running on host: tier0.invalid", ""].join("\n"));
+    } else {
+      fs.writeFileSync(path.join(root, "lastupdate"), `${at}\n`);
+      fs.writeFileSync(path.join(root, "lastsync"), `${at}\n`);
+    }
+    changes++;
+  };
+  const staged =
+    kind === "debian"
+      ? [path.join(root, "dists", DEBIAN_STAGED_SUITE), path.join(root, "pool", DEBIAN_STAGED_SUITE)]
+      : [path.join(root, PACMAN_STAGED_DB)];
   if (kind === "debian") {
     publishDebianArchive(root, DEBIAN_SUITE, rpmPackages("1.0"), key);
-    fs.mkdirSync(path.join(root, "project", "trace"), { recursive: true });
-    fs.writeFileSync(
-      path.join(root, "project", "trace", "master"),
-      [new Date(now * 1000).toUTCString(), `Date: ${new Date(now * 1000).toUTCString()}`, `Archive serial: ${DEBIAN_SERIAL}`, "Creator: ftpsync 20180513", "Running on host: tier0.invalid", ""].join("\n"),
-    );
+    publishDebianArchive(root, DEBIAN_STAGED_SUITE, rpmPackages(STAGED_VERSION), key, DEBIAN_STAGED_SUITE);
   } else {
     fs.mkdirSync(path.join(root, PACMAN_REPO), { recursive: true });
     publishPacmanRepo(path.join(root, PACMAN_REPO), PACMAN_DB, rpmPackages("1.0"), key);
-    fs.writeFileSync(path.join(root, "lastupdate"), `${now}\n`);
-    fs.writeFileSync(path.join(root, "lastsync"), `${now}\n`);
+    fs.mkdirSync(path.join(root, PACMAN_STAGED_REPO), { recursive: true });
+    publishPacmanRepo(path.join(root, PACMAN_STAGED_REPO), PACMAN_STAGED_DB, rpmPackages(STAGED_VERSION), key);
   }
+  for (const d of staged) fs.chmodSync(d, 0o750);
+  markChanged();
   const { start, stopDaemon } = rsyncDaemon(dir, { [kind]: root }, lan.gateway, port, lan);
   await start();
+
+  const publishUpdate = (version: string, payloadBytes = 0) => {
+    const built = path.join(dir, "update");
+    fs.rmSync(built, { recursive: true, force: true });
+    fs.mkdirSync(built);
+    // What is served now, to be removed once the new indices are in.
+    const live = kind === "debian" ? path.join(root, "pool", "main") : path.join(root, PACMAN_REPO);
+    const isPackage = (f: string) => kind === "debian" || /\.pkg\.tar\.[a-z]+(\.sig)?$/.test(f);
+    const old = filesUnder(live).filter(isPackage);
+    const payloads = path.join(root, "payload");
+    const oldPayloads = filesUnder(payloads);
+    if (payloadBytes > 0) {
+      fs.mkdirSync(payloads, { recursive: true });
+      fs.writeFileSync(path.join(payloads, `payload-${version}.img`), crypto.randomBytes(payloadBytes));
+    }
+    if (kind === "debian") {
+      publishDebianArchive(built, DEBIAN_SUITE, rpmPackages(version), key);
+      fs.cpSync(path.join(built, "pool", "main"), live, { recursive: true });
+      // The whole suite's indices at once, by renaming its directory.
+      const dist = path.join(root, "dists", DEBIAN_SUITE);
+      fs.cpSync(path.join(built, "dists", DEBIAN_SUITE), `${dist}.new`, { recursive: true });
+      fs.renameSync(dist, `${dist}.old`);
+      fs.renameSync(`${dist}.new`, dist);
+      fs.rmSync(`${dist}.old`, { recursive: true, force: true });
+    } else {
+      publishPacmanRepo(built, PACMAN_DB, rpmPackages(version), key);
+      const made = fs.readdirSync(built);
+      for (const f of made.filter(isPackage)) fs.copyFileSync(path.join(built, f), path.join(live, f));
+      // The databases (mk.db and mk.files are links to these), each renamed in.
+      for (const f of made.filter((f) => !isPackage(f) && !fs.lstatSync(path.join(built, f)).isSymbolicLink())) swapIn(path.join(built, f), path.join(live, f));
+    }
+    const kept = new Set(filesUnder(kind === "debian" ? path.join(built, "pool", "main") : built));
+    for (const f of old.filter((f) => !kept.has(f))) fs.rmSync(path.join(live, f));
+    for (const f of oldPayloads) fs.rmSync(path.join(payloads, f));
+    fs.rmSync(built, { recursive: true, force: true });
+    markChanged();
+  };
+
   return {
     url: `rsync://${lan.gateway}:${port}`,
     root,
+    flip: () => {
+      for (const d of staged) {
+        fs.chmodSync(d, 0o755);
+        for (const e of fs.readdirSync(d, { recursive: true, withFileTypes: true })) if (e.isDirectory()) fs.chmodSync(path.join(e.parentPath, e.name), 0o755);
+      }
+      markChanged();
+    },
+    publishUpdate,
     stop: async () => {
       await stopDaemon();
       fs.rmSync(dir, { recursive: true, force: true });
