@@ -78,7 +78,7 @@ export class MirrorNode extends pulumi.ComponentResource {
     );
     const tree = new MirrorTree(
       `${name}-tree`,
-      { connection, mirrorRoot: plan.tree.path, accounts: args.accounts },
+      { connection, mirrorRoot: plan.tree.path, accounts: args.accounts, jobTrees: plan.sync.map((s) => s.dest) },
       { ...mine, dependsOn: [...accounts.ready, ...volumes.map((v) => v.mounted)] },
     );
     const ready = [tree.ready, ...accounts.ready];

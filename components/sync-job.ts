@@ -3,13 +3,11 @@
 // mirror account at low priority; and the timer that schedules it. Its files
 // and units are the plan's (plan/sync.ts).
 import * as pulumi from "@pulumi/pulumi";
-import * as command from "@pulumi/command";
 import type { Connection } from "./connection";
 import { plannedFileArgs, RemoteFile } from "./remote-file";
 import type { PushModel } from "./render/push";
 import type { SyncModel } from "./render/sync";
 import { KIT_TEMPLATES, type Templates } from "./render/templates";
-import { script, sq } from "./shell";
 import { plannedUnitArgs, SystemdUnit } from "./systemd-unit";
 import { planSyncJob } from "../plan/sync";
 
@@ -39,17 +37,8 @@ export class SyncJob extends pulumi.ComponentResource {
     this.unitName = plan.service.unitName;
     const after = { parent: this, dependsOn: opts?.dependsOn };
 
-    const d = plan.dest;
-    const dest = new command.remote.Command(
-      `${name}-dest`,
-      {
-        connection: args.connection,
-        create: script(`install -d -m ${d.mode} -o ${sq(d.owner)} -g ${sq(d.group)} ${sq(d.path)}`),
-        // No delete: the synced data stays.
-      },
-      after,
-    );
-    const files = [plan.script, plan.excludes].map((f) => new RemoteFile(`${name}-${f.key}`, plannedFileArgs(args.connection, f), after));
+    // The job's tree is the mirror tree's (MirrorTree makes it), which this job waits for.
+    const files = [new RemoteFile(`${name}-${plan.script.key}`, plannedFileArgs(args.connection, plan.script), after)];
     if (plan.password && args.password !== undefined) {
       const content = pulumi.secret(pulumi.output(args.password).apply((p) => `${p}\n`));
       files.push(new RemoteFile(`${name}-${plan.password.key}`, plannedFileArgs(args.connection, plan.password, content), after));
@@ -57,7 +46,7 @@ export class SyncJob extends pulumi.ComponentResource {
     const service = new SystemdUnit(
       `${name}-${plan.service.key}`,
       plannedUnitArgs(args.connection, plan.service, files.map((f) => f.contentHash)),
-      { parent: this, dependsOn: [dest, ...files.map((f) => f.installed)] },
+      { parent: this, dependsOn: files.map((f) => f.installed) },
     );
     new SystemdUnit(`${name}-${plan.timer.key}`, plannedUnitArgs(args.connection, plan.timer), { parent: this, dependsOn: [service.active] });
     if (plan.pushPath && args.push) {
@@ -71,7 +60,7 @@ export class SyncJob extends pulumi.ComponentResource {
       const hardlinkScript = new RemoteFile(`${name}-${h.script.key}`, plannedFileArgs(args.connection, h.script), after);
       const hardlinkService = new SystemdUnit(`${name}-${h.service.key}`, plannedUnitArgs(args.connection, h.service, [hardlinkScript.contentHash]), {
         parent: this,
-        dependsOn: [dest, hardlinkScript.installed],
+        dependsOn: [hardlinkScript.installed],
       });
       new SystemdUnit(`${name}-${h.timer.key}`, plannedUnitArgs(args.connection, h.timer), { parent: this, dependsOn: [hardlinkService.active] });
     }

@@ -131,7 +131,7 @@ export function planNode(node: NodeConfig, t: Templates): NodePlan {
     ...plan.rsyncd.flatMap((r) => [...(r.secrets ? [r.secrets] : []), ...(r.hook ? [r.hook] : []), r.config]),
     ...(plan.reportMirror ? [plan.reportMirror] : []),
     ...(plan.push ? [plan.push.script, plan.push.keys, plan.push.sshd] : []),
-    ...plan.sync.flatMap((s) => [s.script, s.excludes, ...(s.password ? [s.password] : []), ...(s.hardlink ? [s.hardlink.script] : [])]),
+    ...plan.sync.flatMap((s) => [s.script, ...(s.password ? [s.password] : []), ...(s.hardlink ? [s.hardlink.script] : [])]),
     ...units.map(unitFile),
   ];
   const directories = [

@@ -85,7 +85,6 @@ export function syncPaths(job: string) {
     /** The push trigger's path unit for this job. */
     pathUnitName: `${unit}.path`,
     scriptPath: `${KIT_LIB_DIR}/sync-${job}.sh`,
-    excludePath: `${KIT_CONFIG_DIR}/sync/${job}.exclude`,
     passwordPath: `${KIT_CONFIG_DIR}/sync/${job}.password`,
     stateDir: `${SYNC_STATE_DIR}/${job}`,
     metricsFile: `${METRICS_DIR}/${job}.prom`,

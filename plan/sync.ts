@@ -1,9 +1,9 @@
-// A sync job's part of a node: its script (checked by sh -n), its excludes,
-// its upstream password, the service, its timer and, when pushes start it,
+// A sync job's part of a node: its script (checked by sh -n; it holds the
+// job's excludes), its upstream password, the service, its timer and, when pushes start it,
 // the path unit on the push trigger.
 import { hardlinkModel, renderHardlinkScript, renderHardlinkService, renderHardlinkTimer, type HardlinkModel } from "../components/render/hardlink";
 import { renderPushPathUnit, type PushModel } from "../components/render/push";
-import { renderSyncExcludes, renderSyncScript, renderSyncService, renderSyncTimer, type SyncModel } from "../components/render/sync";
+import { renderSyncScript, renderSyncService, renderSyncTimer, type SyncModel } from "../components/render/sync";
 import type { Templates } from "../components/render/templates";
 import { rootFile, SECRET_PLACEHOLDER, type PlannedDirectory, type PlannedFile, type PlannedUnit } from "./files";
 import { syncPaths } from "./paths";
@@ -13,7 +13,6 @@ export interface SyncPlan {
   /** The tree the job fills. */
   dest: PlannedDirectory;
   script: PlannedFile;
-  excludes: PlannedFile;
   /** The upstream module's password: rsync refuses a password file others can read. */
   password?: PlannedFile;
   service: PlannedUnit;
@@ -28,7 +27,6 @@ export function planSyncJob(model: SyncModel, push: PushModel | undefined, t: Te
     model,
     dest: { path: model.dest, owner: model.user, group: model.group, mode: "0755" },
     script: rootFile("script", model.scriptPath, renderSyncScript(model, t), "0755", 'sh -n "$STAGED"'),
-    excludes: rootFile("excludes", model.excludePath, renderSyncExcludes(model)),
     ...(model.job.password !== undefined
       ? { password: { key: "password", path: model.passwordPath, content: SECRET_PLACEHOLDER, mode: "0600", owner: model.user, group: model.group, secret: true as const } }
       : {}),

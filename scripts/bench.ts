@@ -28,7 +28,7 @@ import { parseNodeConfig, type NodeConfig } from "../components/config";
 import { renderApacheConf } from "../components/render/apache";
 import { renderNginxConf, webModel } from "../components/render/nginx";
 import { webSupportFiles } from "../components/render/web";
-import { renderSyncExcludes, renderSyncScript, syncModel } from "../components/render/sync";
+import { renderSyncScript, syncModel } from "../components/render/sync";
 import { bootVm } from "../vm/vm";
 import { PROJECT_DIR, pulumi, stackNames } from "./lib/pulumi";
 import { makeSigningKey, publishDebianArchive } from "./lib/repos";
@@ -145,8 +145,7 @@ async function countedUpstream(root: string, daemonPort: number, job: Record<str
 /** The kit's sync script for the node's first job, rendered to sync into `dest` with state of its own; runs it. */
 function kitSync(node: NodeConfig, dest: string): () => Promise<string> {
   const state = tmp("state");
-  const m = { ...syncModel(node, node.sync[0]), dest, stateDir: state, metricsFile: path.join(state, "m.prom"), excludePath: path.join(state, "excludes") };
-  fs.writeFileSync(m.excludePath, renderSyncExcludes(m));
+  const m = { ...syncModel(node, node.sync[0]), dest, stateDir: state, metricsFile: path.join(state, "m.prom") };
   const script = path.join(state, "sync.sh");
   fs.writeFileSync(script, renderSyncScript(m));
   return () => runAsync("sh", [script]);
@@ -339,9 +338,8 @@ async function benchResume() {
       for (const which of ["kit", "plain"] as const) {
         const dest = tmp(`resume-${which}`);
         const state = tmp("state");
-        const m = { ...syncModel(node, node.sync[0]), dest, stateDir: state, metricsFile: path.join(state, "m.prom"), statusDir: path.join(state, "status"), excludePath: path.join(state, "excludes") };
+        const m = { ...syncModel(node, node.sync[0]), dest, stateDir: state, metricsFile: path.join(state, "m.prom"), statusDir: path.join(state, "status") };
         fs.mkdirSync(m.statusDir);
-        fs.writeFileSync(m.excludePath, renderSyncExcludes(m));
         const script = path.join(state, "sync.sh");
         fs.writeFileSync(script, renderSyncScript(m));
         await killHalfWay(script, () => bytesHeld(upstream, dest) >= total / 2);

@@ -1,4 +1,4 @@
-// The sync job of one upstream module: script, excludes, service and timer.
+// The sync job of one upstream module: script (with its excludes), service and timer.
 import type { NodeConfig, SyncModuleConfig } from "../config";
 import { sq } from "../shell";
 import { renderServiceUnit, renderTimerUnit } from "./systemd";
@@ -73,7 +73,6 @@ export interface SyncModel {
   unitName: string;
   timerName: string;
   scriptPath: string;
-  excludePath: string;
   passwordPath: string;
   stateDir: string;
   metricsFile: string;
@@ -107,7 +106,6 @@ export function syncModel(node: NodeConfig, job: SyncModuleConfig): SyncModel {
     unitName: paths.unitName,
     timerName: paths.timerName,
     scriptPath: paths.scriptPath,
-    excludePath: paths.excludePath,
     passwordPath: paths.passwordPath,
     stateDir: paths.stateDir,
     metricsFile: paths.metricsFile,
@@ -190,7 +188,7 @@ export function renderSyncScript(m: SyncModel, t: Templates = KIT_TEMPLATES): st
     busyWaitSeconds: m.job.upstreamBusyWaitSeconds,
     busyRetries: m.job.upstreamBusyRetries,
     kitVersion: KIT_VERSION,
-    excludeFileQ: sq(m.excludePath),
+    excludePatternsQ: syncExcludePatterns(m).map(sq).join(" "),
     postHook: m.job.postHook ?? "",
     postHookQ: sq(m.job.postHook ?? ""),
   });
@@ -206,8 +204,9 @@ export function prometheusLabel(value: string): string {
   return `"${value.replace(/\\/g, "\\\\").replace(/"/g, '\\"').replace(/\n/g, "\\n")}"`;
 }
 
-export function renderSyncExcludes(m: SyncModel): string {
-  return [...ALWAYS_EXCLUDED, ...m.job.excludes].map((e) => `${e}\n`).join("");
+/** What the job never copies: rsync's own temp dirs and markers, then the job's excludes. */
+export function syncExcludePatterns(m: SyncModel): string[] {
+  return [...ALWAYS_EXCLUDED, ...m.job.excludes];
 }
 
 export function renderSyncService(m: SyncModel, t: Templates = KIT_TEMPLATES): string {

@@ -12,7 +12,7 @@ import fc from "fast-check";
 import { parseNodeConfig, type NodeConfig } from "../../components/config";
 import { bitflipModel, renderBitflipService, renderBitflipTimer } from "../../components/render/bitflip";
 import { renderRsyncdConf, rsyncdCheckCommand, rsyncdModels } from "../../components/render/rsync";
-import { renderSyncExcludes, renderSyncScript, renderSyncService, renderSyncTimer, syncModel, upstreamUrl, type SyncModel } from "../../components/render/sync";
+import { renderSyncScript, renderSyncService, renderSyncTimer, syncModel, upstreamUrl, type SyncModel } from "../../components/render/sync";
 import { renderNginxConf, runtimeDirName, webModel } from "../../components/render/nginx";
 import { renderWebConf, webSupportFiles } from "../../components/render/web";
 import { minimalRawConfig } from "../lib/fixtures";
@@ -217,9 +217,8 @@ describe("no injection through stack config values (property-based)", () => {
         });
         if (!t.note(node)) return;
         const base = syncModel(node, node.sync[0]);
-        const m: SyncModel = { ...base, stateDir: path.join(root, "state"), metricsFile: path.join(root, "m.prom"), statusDir: path.join(root, "status"), excludePath: path.join(root, "excludes"), pushTriggerFile: "" };
+        const m: SyncModel = { ...base, stateDir: path.join(root, "state"), metricsFile: path.join(root, "m.prom"), statusDir: path.join(root, "status"), pushTriggerFile: "" };
         for (const d of [m.stateDir, m.statusDir, m.dest]) fs.mkdirSync(d, { recursive: true });
-        fs.writeFileSync(m.excludePath, renderSyncExcludes(m));
         const script = path.join(root, "sync.sh");
         fs.writeFileSync(script, renderSyncScript(m), { mode: 0o755 });
         // The stub answers as an upstream would: a check file, a listing, transfers with stats.
@@ -248,6 +247,9 @@ describe("no injection through stack config values (property-based)", () => {
         const status = JSON.parse(fs.readFileSync(path.join(m.stateDir, "status.json"), "utf8")) as Record<string, unknown>;
         assert.equal(status.result, "success");
         assert.equal(status.upstream, upstreamUrl(node.sync[0]));
+        // The exclude list the script writes for rsync holds each pattern as one line, as configured.
+        const excludes = fs.readFileSync(path.join(m.stateDir, "excludes"), "utf8").split("\n");
+        for (const e of node.sync[0].excludes) assert.ok(excludes.includes(e), `exclude ${JSON.stringify(e)} reaches rsync whole`);
       }),
       { numRuns: 30, seed: 17 },
     );

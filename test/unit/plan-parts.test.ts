@@ -98,9 +98,10 @@ describe("plan/rsyncd.ts", () => {
 describe("plan/sync.ts", () => {
   const node = nodeConfig({ sync: [{ name: "f", upstream: "rsync://up.example.org/f/", path: "f", password: "s3", user: "mirror" }] });
   const model = syncModel(node, node.sync[0]);
-  it("a script checked by sh -n, its excludes, a password file the mirror account alone reads, the service started by its timer", () => {
+  it("a script checked by sh -n that writes its excludes, a password file the mirror account alone reads, the service started by its timer", () => {
     const p = planSyncJob(model, undefined, t);
     assert.deepEqual([p.script.path, p.script.mode, p.script.check], [paths.syncPaths("f").scriptPath, "0755", 'sh -n "$STAGED"']);
+    assert.match(p.script.content, /^printf '%s\\n' '\.~tmp~\/' .* > "\$EXCLUDES"$/m);
     assert.ok(p.password);
     assert.deepEqual([p.password.mode, p.password.owner, p.password.secret], ["0600", node.accounts.mirror.user, true]);
     assert.deepEqual([p.service.activation, p.timer.activation], ["install", "start"]);

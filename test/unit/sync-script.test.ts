@@ -8,7 +8,7 @@ import { spawn } from "node:child_process";
 import * as crypto from "node:crypto";
 import * as fs from "node:fs";
 import * as path from "node:path";
-import { renderSyncExcludes, renderSyncScript, syncModel, type SyncModel } from "../../components/render/sync";
+import { renderSyncScript, syncModel, type SyncModel } from "../../components/render/sync";
 import { nodeConfig } from "../lib/fixtures";
 import { sh, tmpDir } from "../lib/tools";
 import { makeSigningKey } from "../../scripts/lib/repos";
@@ -58,11 +58,9 @@ describe("sync script, run locally", () => {
       stateDir: path.join(root, "state"),
       metricsFile: path.join(root, "metrics.prom"),
       statusDir: path.join(root, "status"),
-      excludePath: path.join(root, "excludes"),
       pushTriggerFile: pushes === undefined ? "" : path.join(root, "push-trigger"),
     };
     for (const d of [m.stateDir, m.statusDir, m.dest]) fs.mkdirSync(d, { recursive: true });
-    fs.writeFileSync(m.excludePath, renderSyncExcludes(m));
     const script = path.join(root, "sync.sh");
     fs.writeFileSync(script, renderSyncScript(m), { mode: 0o755 });
     // Records each rsync call's arguments, then runs the real one; a transfer
@@ -297,9 +295,8 @@ describe("sync script, run locally", () => {
   it("an unreachable upstream is reported as such, without rsync's message", () => {
     const root = path.join(dir, "unreachable");
     const node = nodeConfig({ mirrorRoot: root, sync: [{ name: "fedora", upstream: "rsync://127.0.0.1:1/fedora/", path: "fedora", trace: false }] });
-    const m: SyncModel = { ...syncModel(node, node.sync[0]), stateDir: path.join(root, "state"), metricsFile: path.join(root, "metrics.prom"), statusDir: path.join(root, "status"), excludePath: path.join(root, "excludes"), pushTriggerFile: "" };
+    const m: SyncModel = { ...syncModel(node, node.sync[0]), stateDir: path.join(root, "state"), metricsFile: path.join(root, "metrics.prom"), statusDir: path.join(root, "status"), pushTriggerFile: "" };
     for (const d of [m.stateDir, m.statusDir, m.dest]) fs.mkdirSync(d, { recursive: true });
-    fs.writeFileSync(m.excludePath, renderSyncExcludes(m));
     fs.writeFileSync(path.join(root, "sync.sh"), renderSyncScript(m), { mode: 0o755 });
     const r = sh(path.join(root, "sync.sh"), []);
     assert.notEqual(r.code, 0);
