@@ -16,9 +16,11 @@
 //      carrying all seven presets' projects vs a node carrying one (goal ≤ 1.5×).
 //   B7 resume: a first sync killed half-way, then resumed: bytes received
 //      over bytes still missing, the kit vs purging rsync's temp dirs first.
+//   B9 clients during syncs: dnf and apt installing in a loop from the kit's
+//      nginx while the kit's sync brings new versions, staged vs one pass.
 //
 // Options: --only B2,B4 to run some; --runs N repetitions (default 3).
-import { execFileSync, spawn, spawnSync } from "node:child_process";
+import { execFileSync, spawn, spawnSync, type ChildProcess } from "node:child_process";
 import * as crypto from "node:crypto";
 import * as fs from "node:fs";
 import * as net from "node:net";
@@ -31,7 +33,9 @@ import { webSupportFiles } from "../components/render/web";
 import { renderSyncScript, syncModel } from "../components/render/sync";
 import { bootVm } from "../vm/vm";
 import { PROJECT_DIR, pulumi, stackNames } from "./lib/pulumi";
-import { makeSigningKey, publishDebianArchive } from "./lib/repos";
+import type { ClientKind } from "./lib/clients";
+import type { ClientLoop, LoopLine } from "./lib/client-loop";
+import { makeSigningKey, publishDebianArchive, publishDebianUpdate, publishRpmRepo, type PackageSpec, type SigningKey } from "./lib/repos";
 import { writeStackFile } from "./lib/stack-file";
 
 interface Figure {
@@ -533,6 +537,138 @@ async function benchProjects() {
   figures.push({ id: "B8", what: "fresh `pulumi up` on a VM, seven projects vs one", unit: "s", kit: up["7"], plain: up["1"], note: "goal ≤ 1.5" });
 }
 
+// ---------------------------------------------------------------- B9
+const B9_VERSIONS = 16;
+const B9_SUITE = "stable-mk";
+
+/** The benchmark's packages: one and its dependency, at `version`. */
+const testPackages = (version: string): PackageSpec[] => [
+  { name: "mk-hello", version },
+  { name: "mk-world", version, requires: { name: "mk-hello", version } },
+];
+
+/** Stops `child` and waits until it has exited. */
+function stopped(child: ChildProcess): Promise<void> {
+  if (child.exitCode !== null || child.signalCode !== null) return Promise.resolve();
+  const exited = new Promise<void>((resolve) => child.once("exit", () => resolve()));
+  child.kill();
+  return exited;
+}
+
+/**
+ * One B9 measurement: a local tier 0 publishes `B9_VERSIONS` new signed
+ * versions of a repository one after another; after each, the kit's sync
+ * script (rendered for a node, with `stages`) copies it into a tree the
+ * kit's nginx serves, while `client` installs from that nginx in a loop of
+ * its own (a process of its own, throwaway roots). Returns its runs.
+ */
+async function clientsDuringSync(layout: "rpm" | "debian", stages: "rpm" | "debian" | "single", client: ClientKind, key: SigningKey): Promise<{ runs: number; failed: number; errors: string[] }> {
+  const port = 28095;
+  const daemonPort = 28875;
+  const upstream = tmp("b9-upstream");
+  fs.chmodSync(upstream, 0o755);
+  // Debian as dak publishes it (by-hash indices; what the previous version named kept one version longer).
+  const publish = (v: string) => (layout === "rpm" ? publishRpmRepo(upstream, testPackages(v), key) : publishDebianUpdate(upstream, B9_SUITE, testPackages(v), key));
+  if (layout === "rpm") publish("1.0");
+  else publishDebianArchive(upstream, B9_SUITE, testPackages("1.0"), key, { byHash: true });
+  const daemon = startRsyncd(upstream, daemonPort, path.join(tmp("log"), "rsyncd.log"));
+  const nodeRoot = tmp("b9-node");
+  fs.chmodSync(nodeRoot, 0o755);
+  const state = tmp("b9-state");
+  const node = parseNodeConfig({
+    name: "bench",
+    host: { address: "127.0.0.1", privateKey: "unused" },
+    mirrorRoot: nodeRoot,
+    web: { server: "nginx", httpPort: port, listenAddresses: ["127.0.0.1"] },
+    sync: [{ name: "repo", upstream: `rsync://127.0.0.1:${daemonPort}/tree/`, path: "repo", stages, trace: false }],
+  });
+  const m = { ...syncModel(node, node.sync[0]), stateDir: state, metricsFile: path.join(state, "m.prom"), statusDir: path.join(state, "status") };
+  fs.mkdirSync(m.statusDir);
+  fs.mkdirSync(m.dest);
+  const script = path.join(state, "sync.sh");
+  fs.writeFileSync(script, renderSyncScript(m));
+  const web = tmp("b9-nginx");
+  const w = { ...webModel(node), configPath: path.join(web, "nginx.conf"), listingFilterPath: path.join(web, "listing-filter.js") };
+  for (const d of ["/run/mirrorkit-web", "/var/log/mirrorkit-web"]) fs.mkdirSync(d, { recursive: true });
+  for (const f of webSupportFiles(w)) fs.writeFileSync(f.path, f.content);
+  fs.writeFileSync(w.configPath, renderNginxConf(w));
+  const nginx = spawn("nginx", ["-c", w.configPath, "-e", "stderr", "-g", "daemon off;"], { stdio: "ignore" });
+  const stop = path.join(state, "stop");
+  let out = "";
+  let loop: ChildProcess | undefined;
+  try {
+    await runAsync("sh", [script]);
+    const url = `http://127.0.0.1:${port}/repo`;
+    waitHttp(layout === "rpm" ? `${url}/repodata/repomd.xml` : `${url}/dists/${B9_SUITE}/InRelease`);
+    const args: ClientLoop = { kind: client, url, pkg: "mk-world", key: key.armored, stop, maxRuns: 400, maxSeconds: 900, ...(layout === "debian" ? { dist: B9_SUITE } : {}) };
+    const child = spawn(process.execPath, ["--import", "tsx", path.join(PROJECT_DIR, "scripts", "lib", "client-loop.ts"), JSON.stringify(args)], { cwd: PROJECT_DIR, stdio: ["ignore", "pipe", "inherit"] });
+    loop = child;
+    child.stdout?.on("data", (d: Buffer) => (out += d.toString()));
+    const exited = new Promise((resolve) => child.once("close", resolve));
+    for (let v = 2; v <= B9_VERSIONS + 1; v++) {
+      publish(`${v}.0`);
+      const log = await runAsync("sh", [script]);
+      if (!/sync complete/.test(log)) throw new Error(`B9: the sync of version ${v}.0 did not complete:\n${log}`);
+      // The next version after a while, so syncs fall at any point of a client's run.
+      await new Promise((r) => setTimeout(r, 500 + Math.random() * 1500));
+    }
+    fs.writeFileSync(stop, "");
+    await exited;
+  } finally {
+    fs.writeFileSync(stop, "");
+    loop?.kill();
+    // The next measurement takes the same ports: both must be gone first.
+    await Promise.all([nginx, daemon].map((p) => stopped(p)));
+    for (const d of [upstream, nodeRoot, state, web]) fs.rmSync(d, { recursive: true, force: true });
+  }
+  const lines = out
+    .split("\n")
+    .filter((l) => l.startsWith("{"))
+    .map((l) => JSON.parse(l) as LoopLine);
+  const failed = lines.filter((l) => !l.installed);
+  return { runs: lines.length, failed: failed.length, errors: failed.map((l) => l.error) };
+}
+
+/**
+ * B9: failed client runs while a node syncs new versions, the kit's staged
+ * sync (rpm: packages, then hashed metadata, then repomd.xml, what the old
+ * repomd.xml named kept one run; debian: pool, then indices) against the same
+ * job in one rsync pass (stages: single), dnf and apt, the same loop.
+ */
+async function benchClientsDuringSync() {
+  const key = makeSigningKey();
+  const cases = [
+    { client: "dnf", layout: "rpm" },
+    { client: "apt", layout: "debian" },
+  ] as const;
+  try {
+    for (const c of cases) {
+      const failed = { kit: [] as number[], plain: [] as number[] };
+      const runs = { kit: 0, plain: 0 };
+      const errors: string[] = [];
+      for (let r = 0; r < RUNS; r++) {
+        for (const which of ["kit", "plain"] as const) {
+          const res = await clientsDuringSync(c.layout, which === "kit" ? c.layout : "single", c.client, key);
+          failed[which].push(res.failed);
+          runs[which] += res.runs;
+          errors.push(...res.errors.map((e) => `${which}: ${e}`));
+        }
+      }
+      if (errors.length > 0) process.stderr.write(`[bench] B9 ${c.client} failures:\n${errors.join("\n")}\n`);
+      figures.push({
+        id: "B9",
+        what: `${c.client} installing in a loop while the node syncs ${B9_VERSIONS} new versions: failed runs`,
+        unit: "runs",
+        kit: failed.kit,
+        plain: failed.plain,
+        note: `kit: ${c.layout} stages, ${runs.kit} runs in all; plain: one rsync pass, ${runs.plain} runs; goal kit 0`,
+      });
+    }
+  } finally {
+    key.close();
+  }
+}
+
 // ---------------------------------------------------------------- B1
 /** A state value with its secret wrapper removed (an exported secret is {<sig>, plaintext: JSON}). */
 function unsecret(v: unknown): unknown {
@@ -669,6 +805,7 @@ async function main() {
     if (want("B5")) await benchScale();
     if (want("B7")) await benchResume();
     if (want("B8")) await benchProjects();
+    if (want("B9")) await benchClientsDuringSync();
     if (want("B1")) await benchProvision();
   } catch (err) {
     failure = err;

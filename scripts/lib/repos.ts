@@ -123,12 +123,19 @@ export function publishRpmRepo(repo: string, packages: PackageSpec[], key: Signi
   }
 }
 
+export interface DebianArchiveOptions {
+  /** The suite's pool (pool/<pool>/): a suite with one of its own leaves the other suites' packages alone. */
+  pool?: string;
+  /** The indices also under by-hash/SHA256/ (and SHA512), with Acquire-By-Hash: yes, as Debian publishes them. */
+  byHash?: boolean;
+}
+
 /**
  * Publishes `packages` as a signed Debian archive at `archive`: pool/<pool>/<letter>/<name>/,
  * dists/<suite>/main/binary-amd64/Packages{,.gz}, Release, InRelease and Release.gpg.
- * A suite with a pool of its own (`pool`) leaves the other suites' packages alone.
  */
-export function publishDebianArchive(archive: string, suite: string, packages: PackageSpec[], key: SigningKey, poolName = "main"): string[] {
+export function publishDebianArchive(archive: string, suite: string, packages: PackageSpec[], key: SigningKey, options: DebianArchiveOptions = {}): string[] {
+  const { pool: poolName = "main", byHash = false } = options;
   const work = tmpDir("debs");
   try {
     const pool = path.join(archive, "pool", poolName);
@@ -169,6 +176,7 @@ export function publishDebianArchive(archive: string, suite: string, packages: P
     const release = path.join(work, "Release");
     const fields = { Origin: "mirrorkit-test", Label: "mirrorkit-test", Suite: suite, Codename: suite, Architectures: "amd64", Components: "main" };
     const opts = Object.entries(fields).flatMap(([k, v]) => ["-o", `APT::FTPArchive::Release::${k}=${v}`]);
+    if (byHash) opts.push("-o", "APT::FTPArchive::DoByHash=true");
     fs.writeFileSync(release, run("apt-ftparchive", [...opts, "release", `dists/${suite}`], { cwd: archive }));
     fs.copyFileSync(release, path.join(dist, "Release"));
     gpg(key, ["--clearsign", "--output", path.join(dist, "InRelease"), path.join(dist, "Release")]);
@@ -176,6 +184,58 @@ export function publishDebianArchive(archive: string, suite: string, packages: P
     return names;
   } finally {
     fs.rmSync(work, { recursive: true, force: true });
+  }
+}
+
+/** Pool files each archive's previous version referenced and its current one does not, by archive. */
+const retiredPoolFiles = new Map<string, string[]>();
+
+/** Every regular file under `dir`, relative to it. */
+function filesUnder(dir: string): string[] {
+  if (!fs.existsSync(dir)) return [];
+  return fs
+    .readdirSync(dir, { recursive: true, withFileTypes: true })
+    .filter((e) => e.isFile())
+    .map((e) => path.relative(dir, path.join(e.parentPath, e.name)));
+}
+
+/**
+ * Publishes a new version of suite `suite` (pool main) of the by-hash
+ * archive at `archive` as Debian's archive software does, every moment
+ * consistent: the new pool files in beside the old, then the suite's indices
+ * swapped in at once (its dists/ directory renamed). As dak does, what the
+ * previous version referenced stays one version longer: its pool files and
+ * its indices' by-hash files (a client that read the old InRelease fetches
+ * them after the swap).
+ */
+export function publishDebianUpdate(archive: string, suite: string, packages: PackageSpec[], key: SigningKey): void {
+  const built = tmpDir("debian-update");
+  try {
+    publishDebianArchive(built, suite, packages, key, { byHash: true });
+    const pool = path.join(archive, "pool", "main");
+    const before = filesUnder(pool);
+    fs.cpSync(path.join(built, "pool", "main"), pool, { recursive: true });
+    const dist = path.join(archive, "dists", suite);
+    const next = `${dist}.new`;
+    fs.cpSync(path.join(built, "dists", suite), next, { recursive: true });
+    // The previous versions' by-hash files, beside the new ones.
+    for (const f of filesUnder(dist).filter((f) => f.includes("/by-hash/"))) {
+      if (!fs.existsSync(path.join(next, f))) {
+        fs.mkdirSync(path.dirname(path.join(next, f)), { recursive: true });
+        fs.copyFileSync(path.join(dist, f), path.join(next, f));
+      }
+    }
+    fs.renameSync(dist, `${dist}.old`);
+    fs.renameSync(next, dist);
+    fs.rmSync(`${dist}.old`, { recursive: true, force: true });
+    const current = new Set(filesUnder(path.join(built, "pool", "main")));
+    for (const f of retiredPoolFiles.get(archive) ?? []) if (!current.has(f)) fs.rmSync(path.join(pool, f), { force: true });
+    retiredPoolFiles.set(
+      archive,
+      before.filter((f) => !current.has(f)),
+    );
+  } finally {
+    fs.rmSync(built, { recursive: true, force: true });
   }
 }
 

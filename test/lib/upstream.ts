@@ -7,7 +7,7 @@ import * as net from "node:net";
 import * as path from "node:path";
 import type { Lan } from "./lan";
 import { freePort } from "../../vm/vm";
-import { publishDebianArchive, publishPacmanRepo, publishRpmRepo, type PackageSpec, type SigningKey } from "../../scripts/lib/repos";
+import { publishDebianArchive, publishDebianUpdate, publishPacmanRepo, publishRpmRepo, type PackageSpec, type SigningKey } from "../../scripts/lib/repos";
 import { tmpDir } from "./tools";
 
 /** Where the fixture's signed RPM repositories sit (Fedora's layout), released and staged. */
@@ -279,8 +279,8 @@ export async function startDistroUpstream(kind: "debian" | "archlinux", lan: Lan
       ? [path.join(root, "dists", DEBIAN_STAGED_SUITE), path.join(root, "pool", DEBIAN_STAGED_SUITE)]
       : [path.join(root, PACMAN_STAGED_DB)];
   if (kind === "debian") {
-    publishDebianArchive(root, DEBIAN_SUITE, rpmPackages("1.0"), key);
-    publishDebianArchive(root, DEBIAN_STAGED_SUITE, rpmPackages(STAGED_VERSION), key, DEBIAN_STAGED_SUITE);
+    publishDebianArchive(root, DEBIAN_SUITE, rpmPackages("1.0"), key, { byHash: true });
+    publishDebianArchive(root, DEBIAN_STAGED_SUITE, rpmPackages(STAGED_VERSION), key, { pool: DEBIAN_STAGED_SUITE, byHash: true });
   } else {
     fs.mkdirSync(path.join(root, PACMAN_REPO), { recursive: true });
     publishPacmanRepo(path.join(root, PACMAN_REPO), PACMAN_DB, rpmPackages("1.0"), key);
@@ -293,13 +293,6 @@ export async function startDistroUpstream(kind: "debian" | "archlinux", lan: Lan
   await start();
 
   const publishUpdate = (version: string, payloadBytes = 0) => {
-    const built = path.join(dir, "update");
-    fs.rmSync(built, { recursive: true, force: true });
-    fs.mkdirSync(built);
-    // What is served now, to be removed once the new indices are in.
-    const live = kind === "debian" ? path.join(root, "pool", "main") : path.join(root, PACMAN_REPO);
-    const isPackage = (f: string) => kind === "debian" || /\.pkg\.tar\.[a-z]+(\.sig)?$/.test(f);
-    const old = filesUnder(live).filter(isPackage);
     const payloads = path.join(root, "payload");
     const oldPayloads = filesUnder(payloads);
     if (payloadBytes > 0) {
@@ -307,25 +300,25 @@ export async function startDistroUpstream(kind: "debian" | "archlinux", lan: Lan
       fs.writeFileSync(path.join(payloads, `payload-${version}.img`), crypto.randomBytes(payloadBytes));
     }
     if (kind === "debian") {
-      publishDebianArchive(built, DEBIAN_SUITE, rpmPackages(version), key);
-      fs.cpSync(path.join(built, "pool", "main"), live, { recursive: true });
-      // The whole suite's indices at once, by renaming its directory.
-      const dist = path.join(root, "dists", DEBIAN_SUITE);
-      fs.cpSync(path.join(built, "dists", DEBIAN_SUITE), `${dist}.new`, { recursive: true });
-      fs.renameSync(dist, `${dist}.old`);
-      fs.renameSync(`${dist}.new`, dist);
-      fs.rmSync(`${dist}.old`, { recursive: true, force: true });
+      // As Debian's archive does: by-hash indices, and what the previous version named kept one version longer.
+      publishDebianUpdate(root, DEBIAN_SUITE, rpmPackages(version), key);
     } else {
+      const built = path.join(dir, "update");
+      fs.rmSync(built, { recursive: true, force: true });
+      // What is served now, to be removed once the new databases are in.
+      const live = path.join(root, PACMAN_REPO);
+      const isPackage = (f: string) => /\.pkg\.tar\.[a-z]+(\.sig)?$/.test(f);
+      const old = filesUnder(live).filter(isPackage);
       publishPacmanRepo(built, PACMAN_DB, rpmPackages(version), key);
       const made = fs.readdirSync(built);
       for (const f of made.filter(isPackage)) fs.copyFileSync(path.join(built, f), path.join(live, f));
       // The databases (mk.db and mk.files are links to these), each renamed in.
       for (const f of made.filter((f) => !isPackage(f) && !fs.lstatSync(path.join(built, f)).isSymbolicLink())) swapIn(path.join(built, f), path.join(live, f));
+      const kept = new Set(filesUnder(built));
+      for (const f of old.filter((f) => !kept.has(f))) fs.rmSync(path.join(live, f));
+      fs.rmSync(built, { recursive: true, force: true });
     }
-    const kept = new Set(filesUnder(kind === "debian" ? path.join(built, "pool", "main") : built));
-    for (const f of old.filter((f) => !kept.has(f))) fs.rmSync(path.join(live, f));
     for (const f of oldPayloads) fs.rmSync(path.join(payloads, f));
-    fs.rmSync(built, { recursive: true, force: true });
     markChanged();
   };
 

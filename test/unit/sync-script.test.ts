@@ -11,8 +11,8 @@ import * as path from "node:path";
 import { renderSyncScript, syncModel, type SyncModel } from "../../components/render/sync";
 import { nodeConfig } from "../lib/fixtures";
 import { sh, tmpDir } from "../lib/tools";
-import { makeSigningKey } from "../../scripts/lib/repos";
-import { RPM_REPO, startUpstream, type Upstream } from "../lib/upstream";
+import { makeSigningKey, publishDebianArchive } from "../../scripts/lib/repos";
+import { RPM_REPO, rpmPackages, startUpstream, type Upstream } from "../lib/upstream";
 
 describe("sync script, run locally", () => {
   let upstream: Upstream;
@@ -138,6 +138,43 @@ describe("sync script, run locally", () => {
       ({ dest } = run());
       assert.deepEqual(hashed(dest), [...v2, ...named(tier0.root)].sort(), "one change later, the first generation is gone");
       assert.deepEqual(packages(dest), ["mk-hello-2.0-1.noarch.rpm", "mk-hello-3.0-1.noarch.rpm", "mk-world-2.0-1.noarch.rpm", "mk-world-3.0-1.noarch.rpm"]);
+    } finally {
+      await tier0.stop();
+      key.close();
+    }
+  });
+
+  it("debian: the by-hash indices the previous InRelease named and upstream's new one drops stay for one more run, then go", async () => {
+    const key = makeSigningKey();
+    const tier0 = await startUpstream("fedora");
+    try {
+      const root = path.join(dir, "debian-by-hash-generations");
+      const suite = "stable-mk";
+      const byHash = (base: string) => {
+        const d = path.join(base, "dists", suite, "main", "binary-amd64", "by-hash");
+        return fs.readdirSync(d, { recursive: true, withFileTypes: true }).filter((e) => e.isFile()).map((e) => path.relative(d, path.join(e.parentPath, e.name))).sort();
+      };
+      const union = (...sets: string[][]) => [...new Set(sets.flat())].sort();
+      const run = () => {
+        const r = runJob("debian", { root, from: tier0 });
+        assert.equal(r.code, 0, r.out);
+        return r;
+      };
+      // Each version replaces the suite's dists/ whole: upstream drops the old by-hash files at once.
+      const publish = (version: string) => {
+        publishDebianArchive(tier0.root, suite, rpmPackages(version), key, { byHash: true });
+        return byHash(tier0.root);
+      };
+      const v1 = publish("1.0");
+      assert.deepEqual(byHash(run().m.dest), v1);
+      const v2 = publish("2.0");
+      const second = run();
+      assert.deepEqual(byHash(second.m.dest), union(v1, v2), "the old InRelease's by-hash files are still here beside the new");
+      // SHA256 and SHA512 of Packages and Packages.gz: what apt may fetch by hash.
+      assert.match(second.out, new RegExp(`kept for clients of the previous InRelease: ${v1.filter((f) => !v2.includes(f)).length} by-hash names`));
+      assert.deepEqual(v1.map((f) => f.split("/")[0]).sort(), ["SHA256", "SHA256", "SHA512", "SHA512"]);
+      const v3 = publish("3.0");
+      assert.deepEqual(byHash(run().m.dest), union(v2, v3), "one change later, the first generation is gone");
     } finally {
       await tier0.stop();
       key.close();
