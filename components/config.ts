@@ -103,6 +103,9 @@ const tierNumber = z.union([z.literal(1), z.literal(2)]);
 const rsyncUser = z.string().regex(/^[A-Za-z0-9._-]{1,64}$/, "an rsync user name (letters, digits, . _ -)");
 /** rsync exclude patterns, one per line. */
 const excludePatterns = z.array(z.string().regex(/^[^\n]+$/, "one pattern")).default([]);
+/** How long a sync waits while its upstream shows Archive-Update-in-Progress (ftpsync's UIPSLEEP), and how often (UIPRETRIES). */
+const upstreamBusyWaitSeconds = z.number().int().min(1).max(7200);
+const upstreamBusyRetries = z.number().int().min(0).max(10);
 /** RandomizedDelaySec= of a sync timer. */
 const startSpreadSeconds = z.number().int().min(0).max(3600);
 /** How old a sync's last success may be before the MirrorkitSyncStale alert fires. */
@@ -307,9 +310,9 @@ export const SyncModuleSchema = z
      * While upstream shows Archive-Update-in-Progress-* (ftpsync's marker of
      * an update under way), wait this long before looking again (ftpsync's UIPSLEEP) ...
      */
-    upstreamBusyWaitSeconds: z.number().int().min(1).max(7200).default(1200),
+    upstreamBusyWaitSeconds: upstreamBusyWaitSeconds.default(1200),
     /** ... this many times (UIPRETRIES); then the run is deferred to the next one. */
-    upstreamBusyRetries: z.number().int().min(0).max(10).default(3),
+    upstreamBusyRetries: upstreamBusyRetries.default(3),
   })
   .strict()
   .refine((m) => (m.user === undefined) === (m.password === undefined), {
@@ -369,6 +372,9 @@ export const ProjectSchema = z
     schedule: calendar.optional(),
     randomizedDelaySeconds: startSpreadSeconds.optional(),
     staleAfterSeconds: staleAfterSeconds.optional(),
+    /** While its upstream shows Archive-Update-in-Progress: wait this long, this many times (default ftpsync's 1200 s, 3). */
+    upstreamBusyWaitSeconds: upstreamBusyWaitSeconds.optional(),
+    upstreamBusyRetries: upstreamBusyRetries.optional(),
     /** rsync exclude patterns on top of the preset's (e.g. architectures the node does not carry). */
     excludes: excludePatterns,
     /** Serve each module on the public rsync daemon, under the module's name. */
@@ -473,6 +479,8 @@ export function expandProject(project: ProjectConfig, nodeTier: 1 | 2): ProjectE
       schedule: project.schedule ?? source.schedule[tier],
       randomizedDelaySeconds: project.randomizedDelaySeconds ?? TIER_SYNC_DEFAULTS[tier].randomizedDelaySeconds,
       ...(project.staleAfterSeconds !== undefined ? { staleAfterSeconds: project.staleAfterSeconds } : {}),
+      ...(project.upstreamBusyWaitSeconds !== undefined ? { upstreamBusyWaitSeconds: project.upstreamBusyWaitSeconds } : {}),
+      ...(project.upstreamBusyRetries !== undefined ? { upstreamBusyRetries: project.upstreamBusyRetries } : {}),
       excludes: [...source.excludes, ...project.excludes],
       ...(source.checkFile !== undefined ? { checkFile: source.checkFile } : {}),
       stages: source.stages,

@@ -132,6 +132,7 @@ describe("stack config", () => {
     ),
     // Projects (the many-distribution shape): each rule names the project's field.
     ["a project with neither preset nor custom", (r) => (r.projects = [{ upstream: "rsync://x.org" }]), "mirrorkit:node.projects[0].preset", /exactly one of preset/],
+    ["a project that waits no time on an upstream update", (r) => (r.projects = [{ preset: "debian", upstream: "rsync://x.org", upstreamBusyWaitSeconds: 0 }]), "mirrorkit:node.projects[0].upstreamBusyWaitSeconds", /./],
     ["a project with an unknown preset", (r) => (r.projects = [{ preset: "gentoo", upstream: "rsync://x.org" }]), "mirrorkit:node.projects[0].preset", /./],
     ["a project without an upstream", (r) => (r.projects = [{ preset: "debian" }]), "mirrorkit:node.projects[0].upstream", /exactly one of upstream .* or upstreamStack/],
     ["a project with both upstream and upstreamStack", (r) => (r.projects = [{ preset: "debian", upstream: "rsync://x.org", upstreamStack: { name: "o/p/t1", user: "t2" } }]), "mirrorkit:node.projects[0].upstream", /exactly one/],
@@ -257,6 +258,21 @@ describe("projects: one node, several distributions", () => {
     assert.equal(node.sync[1].stages, "rpm");
     assert.equal(node.sync[0].randomizedDelaySeconds, 60, "tier 1's spread");
     assert.equal(node.sync[1].randomizedDelaySeconds, 300, "tier 2's spread");
+  });
+
+  it("a project's wait on an upstream archive update (ftpsync's UIPSLEEP, UIPRETRIES) reaches its jobs; ftpsync's defaults otherwise", () => {
+    const node = parseNodeConfig({
+      ...minimalRawConfig(),
+      tier: 2,
+      projects: [
+        { preset: "debian", upstream: "rsync://t1.example.org", upstreamBusyWaitSeconds: 30, upstreamBusyRetries: 5 },
+        { preset: "archlinux", upstream: "rsync://t1.example.org" },
+      ],
+    });
+    assert.deepEqual(node.sync.map((j) => [j.name, j.upstreamBusyWaitSeconds, j.upstreamBusyRetries]), [
+      ["debian", 30, 5],
+      ["archlinux", 1200, 3],
+    ]);
   });
 
   it("public modules per project, a private module only for the tier-1 project, the disk need summed", () => {
