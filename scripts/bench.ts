@@ -50,10 +50,11 @@ interface Figure {
 
 const figures: Figure[] = [];
 const args = process.argv.slice(2);
-const only = (args.find((a) => a.startsWith("--only="))?.slice(7) ?? args[args.indexOf("--only") + 1] ?? "")
-  .split(",")
-  .filter((s) => /^B\d[a-z]?$/.test(s));
-const RUNS = Number(args.find((a) => a.startsWith("--runs="))?.slice(7) ?? 3);
+/** An option's value, as --name=value or --name value. */
+const option = (name: string) => args.find((a) => a.startsWith(`--${name}=`))?.slice(name.length + 3) ?? (args.includes(`--${name}`) ? args[args.indexOf(`--${name}`) + 1] : undefined);
+const only = (option("only") ?? "").split(",").filter((s) => /^B\d[a-z]?$/.test(s));
+const RUNS = Number(option("runs") ?? 3);
+if (!Number.isInteger(RUNS) || RUNS < 1) throw new Error(`--runs must be a whole number of at least 1, not ${option("runs")}`);
 const want = (id: string) => only.length === 0 || only.includes(id);
 const REPORT = path.join(PROJECT_DIR, "docs", "benchmarks.md");
 
