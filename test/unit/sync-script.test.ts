@@ -163,6 +163,10 @@ describe("sync script, run locally", () => {
       // Each version replaces the suite's dists/ whole: upstream drops the old by-hash files at once.
       const publish = (version: string) => {
         publishDebianArchive(tier0.root, suite, rpmPackages(version), key, { byHash: true });
+        // Each version's files a minute apart, as a real archive's are: rsync's
+        // quick check (size and mtime) would skip an equal-sized InRelease of the same second.
+        const at = 1_800_000_000 + 60 * Number.parseFloat(version);
+        for (const e of fs.readdirSync(path.join(tier0.root, "dists"), { recursive: true, withFileTypes: true })) fs.utimesSync(path.join(e.parentPath, e.name), at, at);
         return byHash(tier0.root);
       };
       const v1 = publish("1.0");
