@@ -191,7 +191,7 @@ export function publishDebianArchive(archive: string, suite: string, packages: P
 const retiredPoolFiles = new Map<string, string[]>();
 
 /** Every regular file under `dir`, relative to it. */
-function filesUnder(dir: string): string[] {
+export function filesUnder(dir: string): string[] {
   if (!fs.existsSync(dir)) return [];
   return fs
     .readdirSync(dir, { recursive: true, withFileTypes: true })

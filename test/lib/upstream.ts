@@ -7,7 +7,7 @@ import * as net from "node:net";
 import * as path from "node:path";
 import type { Lan } from "./lan";
 import { freePort } from "../../vm/vm";
-import { publishDebianArchive, publishDebianUpdate, publishPacmanRepo, publishRpmRepo, type PackageSpec, type SigningKey } from "../../scripts/lib/repos";
+import { filesUnder, publishDebianArchive, publishDebianUpdate, publishPacmanRepo, publishRpmRepo, type PackageSpec, type SigningKey } from "../../scripts/lib/repos";
 import { tmpDir } from "./tools";
 
 /** Where the fixture's signed RPM repositories sit (Fedora's layout), released and staged. */
@@ -233,15 +233,6 @@ export interface DistroUpstream {
 function swapIn(from: string, to: string): void {
   fs.copyFileSync(from, `${to}.new`);
   fs.renameSync(`${to}.new`, to);
-}
-
-/** Every regular file under `dir`, relative to it. */
-function filesUnder(dir: string): string[] {
-  if (!fs.existsSync(dir)) return [];
-  return fs
-    .readdirSync(dir, { recursive: true, withFileTypes: true })
-    .filter((e) => e.isFile())
-    .map((e) => path.relative(dir, path.join(e.parentPath, e.name)));
 }
 
 /**
