@@ -29,6 +29,12 @@ export interface PackageSpec {
   requires?: { name: string; version: string };
 }
 
+/** The fixtures' and benchmarks' packages: one and its dependency, at `version`. */
+export const testPackages = (version: string): PackageSpec[] => [
+  { name: "mk-hello", version },
+  { name: "mk-world", version, requires: { name: "mk-hello", version } },
+];
+
 function run(cmd: string, args: string[], opts: SpawnSyncOptions = {}): string {
   const r = spawnSync(cmd, args, { encoding: "utf8", timeout: 120_000, ...opts });
   if (r.status !== 0) throw new Error(`${cmd} ${args.join(" ")}: exit ${r.status}\n${r.stdout}${r.stderr}`);
@@ -187,9 +193,6 @@ export function publishDebianArchive(archive: string, suite: string, packages: P
   }
 }
 
-/** Pool files each archive's previous version referenced and its current one does not, by archive. */
-const retiredPoolFiles = new Map<string, string[]>();
-
 /** Every regular file under `dir`, relative to it. */
 export function filesUnder(dir: string): string[] {
   if (!fs.existsSync(dir)) return [];
@@ -197,6 +200,12 @@ export function filesUnder(dir: string): string[] {
     .readdirSync(dir, { recursive: true, withFileTypes: true })
     .filter((e) => e.isFile())
     .map((e) => path.relative(dir, path.join(e.parentPath, e.name)));
+}
+
+/** The pool/main files a Packages index references, relative to pool/main. */
+function debianPoolFiles(packagesIndex: string): Set<string> {
+  const text = fs.existsSync(packagesIndex) ? fs.readFileSync(packagesIndex, "utf8") : "";
+  return new Set([...text.matchAll(/^Filename: pool\/main\/(.+)$/gm)].map((m) => m[1]));
 }
 
 /**
@@ -212,10 +221,11 @@ export function publishDebianUpdate(archive: string, suite: string, packages: Pa
   const built = tmpDir("debian-update");
   try {
     publishDebianArchive(built, suite, packages, key, { byHash: true });
-    const pool = path.join(archive, "pool", "main");
-    const before = filesUnder(pool);
-    fs.cpSync(path.join(built, "pool", "main"), pool, { recursive: true });
     const dist = path.join(archive, "dists", suite);
+    // The pool files the version being replaced references (its Packages' Filename: fields).
+    const previous = debianPoolFiles(path.join(dist, "main", "binary-amd64", "Packages"));
+    const pool = path.join(archive, "pool", "main");
+    fs.cpSync(path.join(built, "pool", "main"), pool, { recursive: true });
     const next = `${dist}.new`;
     fs.cpSync(path.join(built, "dists", suite), next, { recursive: true });
     // The previous versions' by-hash files, beside the new ones.
@@ -228,12 +238,9 @@ export function publishDebianUpdate(archive: string, suite: string, packages: Pa
     fs.renameSync(dist, `${dist}.old`);
     fs.renameSync(next, dist);
     fs.rmSync(`${dist}.old`, { recursive: true, force: true });
+    // Older pool files, referenced by neither version, go.
     const current = new Set(filesUnder(path.join(built, "pool", "main")));
-    for (const f of retiredPoolFiles.get(archive) ?? []) if (!current.has(f)) fs.rmSync(path.join(pool, f), { force: true });
-    retiredPoolFiles.set(
-      archive,
-      before.filter((f) => !current.has(f)),
-    );
+    for (const f of filesUnder(pool)) if (!current.has(f) && !previous.has(f)) fs.rmSync(path.join(pool, f));
   } finally {
     fs.rmSync(built, { recursive: true, force: true });
   }
