@@ -35,7 +35,7 @@ import { bootVm } from "../vm/vm";
 import { PROJECT_DIR, pulumi, stackNames } from "./lib/pulumi";
 import type { ClientKind } from "./lib/clients";
 import type { ClientLoop, LoopLine } from "./lib/client-loop";
-import { makeSigningKey, publishDebianArchive, publishDebianUpdate, publishRpmRepo, type PackageSpec, type SigningKey } from "./lib/repos";
+import { makeSigningKey, publishDebianArchive, publishDebianUpdate, publishRpmRepo, testPackages, type SigningKey } from "./lib/repos";
 import { writeStackFile } from "./lib/stack-file";
 
 interface Figure {
@@ -541,12 +541,6 @@ async function benchProjects() {
 // ---------------------------------------------------------------- B9
 const B9_VERSIONS = 16;
 const B9_SUITE = "stable-mk";
-
-/** The benchmark's packages: one and its dependency, at `version`. */
-const testPackages = (version: string): PackageSpec[] => [
-  { name: "mk-hello", version },
-  { name: "mk-world", version, requires: { name: "mk-hello", version } },
-];
 
 /** Stops `child` and waits until it has exited. */
 function stopped(child: ChildProcess): Promise<void> {

@@ -7,17 +7,20 @@ import * as net from "node:net";
 import * as path from "node:path";
 import type { Lan } from "./lan";
 import { freePort } from "../../vm/vm";
-import { filesUnder, publishDebianArchive, publishDebianUpdate, publishPacmanRepo, publishRpmRepo, type PackageSpec, type SigningKey } from "../../scripts/lib/repos";
+import { filesUnder, publishDebianArchive, publishDebianUpdate, publishPacmanRepo, publishRpmRepo, testPackages, type SigningKey } from "../../scripts/lib/repos";
 import { tmpDir } from "./tools";
 
 /** Where the fixture's signed RPM repositories sit (Fedora's layout), released and staged. */
 export const RPM_REPO = "releases/41/Everything/x86_64/os";
 export const STAGED_RPM_REPO = "releases/42/Everything/x86_64/os";
 /** The packages each carries: a package and its dependency, the staged release a newer version. */
-export const rpmPackages = (version: string): PackageSpec[] => [
-  { name: "mk-hello", version },
-  { name: "mk-world", version, requires: { name: "mk-hello", version } },
-];
+export const rpmPackages = testPackages;
+
+/** Opens a staged tree as an upstream's bitflip does: it and every directory in it 0750 -> 0755. */
+function openTree(dir: string): void {
+  fs.chmodSync(dir, 0o755);
+  for (const e of fs.readdirSync(dir, { recursive: true, withFileTypes: true })) if (e.isDirectory()) fs.chmodSync(path.join(e.parentPath, e.name), 0o755);
+}
 
 export interface Upstream {
   root: string;
@@ -138,15 +141,7 @@ export async function startUpstream(module = "fedora", opts: UpstreamOptions = {
       fs.rmSync(built, { recursive: true, force: true });
       markChanged(root);
     },
-    flip: (rel) => {
-      const walk = (p: string) => {
-        if (fs.statSync(p).isDirectory()) {
-          fs.chmodSync(p, 0o755);
-          for (const e of fs.readdirSync(p)) walk(path.join(p, e));
-        }
-      };
-      walk(path.join(root, rel));
-    },
+    flip: (rel) => openTree(path.join(root, rel)),
     stop: async () => {
       await stopDaemon();
       fs.rmSync(dir, { recursive: true, force: true });
@@ -317,10 +312,7 @@ export async function startDistroUpstream(kind: "debian" | "archlinux", lan: Lan
     url: `rsync://${lan.gateway}:${port}`,
     root,
     flip: () => {
-      for (const d of staged) {
-        fs.chmodSync(d, 0o755);
-        for (const e of fs.readdirSync(d, { recursive: true, withFileTypes: true })) if (e.isDirectory()) fs.chmodSync(path.join(e.parentPath, e.name), 0o755);
-      }
+      for (const d of staged) openTree(d);
       markChanged();
     },
     publishUpdate,
